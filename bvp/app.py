@@ -1,0 +1,43 @@
+"""The application factory: configuration, database, migrations, blueprints, CLI."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from bvp.config import load_settings
+from bvp.data.db import Base, init_engine
+from bvp.data.transactional import rollback_unfinished
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+migrate = Migrate()
+
+
+def create_app(environment: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    settings = load_settings(environment, overrides)
+    app = Flask("bvp")
+    app.config.update(settings.values)
+    app.config["BVP_ENV"] = settings.environment
+    app.config["BVP_SETTING_ORIGINS"] = settings.origins
+    logging.basicConfig(
+        level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    init_engine(
+        settings["DATABASE_URL"], echo=settings["SQL_ECHO"], pool_size=settings["DB_POOL_SIZE"]
+    )
+    # Flask-Migrate only needs the metadata; migrations/env.py uses bvp.data's engine.
+    migrate.init_app(app, db=SimpleNamespace(metadata=Base.metadata), directory=str(MIGRATIONS_DIR))
+    app.teardown_appcontext(lambda _exc: rollback_unfinished())
+
+    from bvp.api import register_api
+    from bvp.cli import register_commands
+
+    register_api(app)
+    register_commands(app)
+    return app

@@ -1,0 +1,145 @@
+"""Database commands: flask db_create, db_populate, db_depopulate.
+
+(`flask db upgrade|downgrade|current|history` come from Flask-Migrate.)
+"""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from bvp.data.db import ensure_database_exists
+from bvp.data.models import Sensor
+from bvp.data.models.accounts import find_user_by_email
+from bvp.data.populate import (
+    depopulate_beliefs,
+    depopulate_structure,
+    populate_sample_data,
+    populate_structure,
+)
+from bvp.data.transactional import after_commit, transactional
+from bvp.forecasting.jobs import create_forecasting_jobs, parse_horizons
+from bvp.forecasting.pipeline import latest_origin, make_forecast
+
+
+@click.command("db_create")
+@with_appcontext
+def db_create() -> None:
+    """Create the configured database if the server does not have it yet."""
+    url = current_app.config["DATABASE_URL"]
+    created = ensure_database_exists(url)
+    click.echo(f"Database {url.rsplit('/', 1)[-1]} {'created' if created else 'already exists'}.")
+
+
+@click.command("db_populate")
+@click.option("--structure", is_flag=True, help="Roles, demo account, admin user, assets, sensors.")
+@click.option("--data", is_flag=True, help="Real sample measurements (NREL SERF, 2016).")
+@click.option("--forecasts", is_flag=True, help="Forecasts for the sample sensors, made now.")
+@click.option("--admin-email", default="admin@bvp.example", show_default=True)
+@click.option(
+    "--admin-password",
+    envvar="BVP_ADMIN_PASSWORD",
+    help="Password for a new admin user (or BVP_ADMIN_PASSWORD); prompted if needed.",
+)
+@with_appcontext
+def db_populate(structure, data, forecasts, admin_email, admin_password) -> None:
+    """Put the demo structure, sample data and/or forecasts in; safe to run again."""
+    if not (structure or data or forecasts):
+        raise click.UsageError("Say what to populate: --structure, --data and/or --forecasts.")
+    horizons = parse_horizons(current_app.config["FORECAST_HORIZONS"])
+    with transactional() as session:
+        if structure:
+            if admin_password is None and find_user_by_email(session, admin_email) is None:
+                admin_password = click.prompt(
+                    f"Password for new admin user {admin_email}",
+                    hide_input=True,
+                    confirmation_prompt=True,
+                )
+            report = populate_structure(session, admin_email, admin_password)
+            for line in report.created:
+                click.echo(f"created  {line}")
+            click.echo(f"{len(report.existing)} structure items already existed.")
+        sensors = _sample_sensors(session)
+        if data:
+            for key, result in populate_sample_data(session, sensors).items():
+                click.echo(
+                    f"{key}: {result.created} beliefs created, {result.updated} updated, "
+                    f"{result.unchanged} unchanged"
+                )
+            origins = _origins(session, sensors.values())
+            after_commit(lambda: _enqueue(origins, horizons))
+        if forecasts:
+            for sensor_id, origin in _origins(session, sensors.values()).items():
+                for horizon in horizons:
+                    result = make_forecast(session, sensor_id, origin, horizon)
+                    click.echo(
+                        f"sensor {sensor_id}: {horizon} ahead from {origin:%Y-%m-%d %H:%M}Z, "
+                        f"{result.created} forecasts created, {result.updated} updated"
+                    )
+
+
+@click.command("db_depopulate")
+@click.option("--structure", is_flag=True, help="Everything: accounts, users, sensors, data.")
+@click.option("--data", is_flag=True, help="Measurements (beliefs not made by a forecaster).")
+@click.option("--forecasts", is_flag=True, help="Forecasts (beliefs made by a forecaster).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def db_depopulate(structure, data, forecasts, yes) -> None:
+    """Take demo structure, data and/or forecasts out again."""
+    if not (structure or data or forecasts):
+        raise click.UsageError("Say what to remove: --structure, --data and/or --forecasts.")
+    what = [
+        n for n, on in (("forecasts", forecasts), ("data", data), ("structure", structure)) if on
+    ]
+    if not yes:
+        click.confirm(f"Delete {' and '.join(what)} from {_database_name()}?", abort=True)
+    with transactional() as session:
+        if forecasts:
+            click.echo(f"deleted {depopulate_beliefs(session, forecasts=True)} forecast beliefs")
+        if data:
+            click.echo(f"deleted {depopulate_beliefs(session, forecasts=False)} measured beliefs")
+        if structure:
+            for table, count in depopulate_structure(session).items():
+                click.echo(f"deleted {count} rows from {table} (and what depends on them)")
+
+
+def _sample_sensors(session) -> dict[str, int]:
+    rows = session.execute(select(Sensor.id, Sensor.attributes["sample_series"].astext)).all()
+    sensors = {key: sensor_id for sensor_id, key in rows if key}
+    if not sensors:
+        raise click.ClickException("No sample sensors yet: run `flask db_populate --structure`.")
+    return sensors
+
+
+def _origins(session, sensor_ids) -> dict:
+    origins = {s: latest_origin(session, s) for s in sensor_ids}
+    return {s: o for s, o in origins.items() if o is not None}
+
+
+def _enqueue(origins: dict, horizons) -> None:
+    config = current_app.config
+    try:
+        for sensor_id, origin in origins.items():
+            job_ids = create_forecasting_jobs(
+                config["REDIS_URL"],
+                [sensor_id],
+                origin,
+                horizons,
+                queue=config["FORECAST_QUEUE"],
+                retries=config["JOB_RETRIES"],
+                timeout=config["JOB_TIMEOUT_SECONDS"],
+            )
+            click.echo(f"sensor {sensor_id}: queued {', '.join(job_ids)}")
+    except RedisError as error:
+        click.echo(
+            f"Data stored, but Redis is unreachable ({error}); forecasting jobs are pending: "
+            "run `flask db_populate --forecasts` or re-run with Redis up.",
+            err=True,
+        )
+
+
+def _database_name() -> str:
+    return current_app.config["DATABASE_URL"].rsplit("/", 1)[-1]

@@ -1,0 +1,35 @@
+"""flask run_forecasting_worker: consume forecasting jobs from Redis."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from bvp.queues import QUEUE_NAMES, run_worker
+
+
+@click.command("run_forecasting_worker")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(QUEUE_NAMES),
+    help="Queue(s) to listen on (repeatable). Default: forecasting.",
+)
+@click.option("--name", default=None, help="Worker name, unique per Redis (default: generated).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def run_forecasting_worker(queues: tuple[str, ...], name: str | None, burst: bool) -> None:
+    """Run an rq worker; start as many as you like, on as many machines as you like."""
+    queues = list(queues) or [current_app.config["FORECAST_QUEUE"]]
+    url = current_app.config["REDIS_URL"]
+    click.echo(f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at {_safe(url)}")
+    run_worker(url, queues, name=name, burst=burst)
+
+
+def _safe(url: str) -> str:
+    from redis.connection import parse_url
+
+    parts = parse_url(url)
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 6379)}/{parts.get('db', 0)}"

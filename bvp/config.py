@@ -1,0 +1,185 @@
+"""Layered configuration.
+
+Every setting is looked up in this order, first hit wins:
+
+1. environment variables ``BVP_<NAME>`` (e.g. ``BVP_DATABASE_URL``),
+2. a ``.env`` file in the working directory (or the file named by ``BVP_DOTENV``),
+3. the config file: ``BVP_CONFIG_FILE`` if set, else ``development_config.py`` at the
+   repository root in development,
+4. the defaults below (per environment).
+
+The environment itself comes from ``BVP_ENV`` (development, testing, production).
+In testing, the database and Redis come from ``BVP_TEST_DATABASE_URL`` and
+``BVP_TEST_REDIS_URL`` only, so a test run can never touch a configured production
+database by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from dotenv import dotenv_values
+
+ENVIRONMENTS = ("development", "testing", "production")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# name -> default; the default's type is the type an env var string is coerced to.
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": "",
+    "REDIS_URL": "",
+    "REDIS_HOST": "127.0.0.1",
+    "REDIS_PORT": 6379,
+    "REDIS_PASSWORD": "",
+    "REDIS_DB": 0,
+    "SECRET_KEY": "",
+    "LOG_LEVEL": "INFO",
+    "SQL_ECHO": False,
+    "DB_POOL_SIZE": 5,
+    # Forecasting: horizons as ISO 8601 durations, comma separated.
+    "FORECAST_HORIZONS": "PT1H,PT6H,P1D",
+    "FORECAST_QUEUE": "forecasting",
+    "JOB_RETRIES": 3,
+    "JOB_TIMEOUT_SECONDS": 600,
+}
+
+ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "development": {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/bvp_dev",
+        "SECRET_KEY": "development-only-secret-key",
+        "LOG_LEVEL": "DEBUG",
+    },
+    "testing": {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "SECRET_KEY": "testing-only-secret-key",
+    },
+    "production": {},
+}
+
+# In testing these settings are read from BVP_TEST_* names instead of BVP_*.
+TESTING_ONLY_NAMES = {"DATABASE_URL": "TEST_DATABASE_URL", "REDIS_URL": "TEST_REDIS_URL"}
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot work; the message says which setting to fix."""
+
+
+@dataclass
+class Settings:
+    environment: str
+    values: dict[str, Any]
+    origins: dict[str, str] = field(default_factory=dict)  # name -> where it came from
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+def current_environment(environ: dict[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    environment = environ.get("BVP_ENV", "development").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"BVP_ENV={environment!r} is not one of {', '.join(ENVIRONMENTS)}."
+        )
+    return environment
+
+
+def load_settings(
+    environment: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    dotenv_path: str | Path | None = None,
+) -> Settings:
+    """Resolve every setting through the four layers; ``overrides`` (tests) beat all."""
+    environ = dict(os.environ if environ is None else environ)
+    environment = environment or current_environment(environ)
+    dotenv_path = dotenv_path or environ.get("BVP_DOTENV", ".env")
+    dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+    config_file = _config_file_values(environment, environ, dotenv)
+
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for name, default in DEFAULTS.items():
+        testing_only = environment == "testing" and name in TESTING_ONLY_NAMES
+        key = "BVP_" + (TESTING_ONLY_NAMES[name] if testing_only else name)
+        if key in environ:
+            raw, origin = environ[key], f"environment variable {key}"
+        elif key in dotenv:
+            raw, origin = dotenv[key], f".env ({key})"
+        elif name in config_file and not testing_only:
+            raw, origin = config_file[name], "config file"
+        else:
+            raw = ENVIRONMENT_DEFAULTS[environment].get(name, default)
+            origin = "default"
+        values[name] = _coerce(name, raw, default)
+        origins[name] = origin
+    for name, value in (overrides or {}).items():
+        values[name] = value
+        origins[name] = "override"
+
+    if not values["REDIS_URL"]:
+        values["REDIS_URL"] = redis_url_from_parts(values)
+        origins["REDIS_URL"] = "REDIS_HOST/PORT/PASSWORD/DB"
+    settings = Settings(environment, values, origins)
+    check_settings(settings)
+    return settings
+
+
+def redis_url_from_parts(values: dict[str, Any]) -> str:
+    password = values.get("REDIS_PASSWORD") or ""
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{values['REDIS_HOST']}:{values['REDIS_PORT']}/{values['REDIS_DB']}"
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse configurations that cannot work, naming what is missing."""
+    missing = [n for n in ("SECRET_KEY", "DATABASE_URL") if not settings.values.get(n)]
+    if settings.environment == "production" and missing:
+        names = " and ".join(f"BVP_{n}" for n in missing)
+        raise ConfigurationError(
+            f"Production refuses to start: {names} {'is' if len(missing) == 1 else 'are'} "
+            "not set. Set it in the environment, a .env file or the BVP_CONFIG_FILE."
+        )
+    if not settings.values.get("DATABASE_URL"):
+        raise ConfigurationError("BVP_DATABASE_URL is not set.")
+
+
+def _config_file_values(
+    environment: str, environ: dict[str, str], dotenv: dict[str, str]
+) -> dict[str, Any]:
+    path = environ.get("BVP_CONFIG_FILE") or dotenv.get("BVP_CONFIG_FILE")
+    if path:
+        if not Path(path).is_file():
+            raise ConfigurationError(f"BVP_CONFIG_FILE={path} does not exist.")
+    elif environment == "development" and (REPO_ROOT / "development_config.py").is_file():
+        path = str(REPO_ROOT / "development_config.py")
+    else:
+        return {}
+    namespace = runpy.run_path(path)
+    return {k: v for k, v in namespace.items() if k in DEFAULTS}
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    if not isinstance(raw, str) or isinstance(default, str):
+        return raw
+    try:
+        if isinstance(default, bool):
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"BVP_{name}={raw!r} is not a valid {type(default).__name__}."
+        ) from None
+    return raw

@@ -1,0 +1,1 @@
+"""BVP's data layer: models, sessions, transactions, time-series I/O. Knows no HTTP."""

@@ -1,0 +1,20 @@
+"""All models, imported here so the metadata (and alembic) sees every table."""
+
+from bvp.data.models.accounts import ROLE_NAMES, Account, Role, User, user_roles
+from bvp.data.models.assets import Asset
+from bvp.data.models.beliefs import TimedBelief
+from bvp.data.models.data_sources import SOURCE_TYPES, DataSource
+from bvp.data.models.sensors import Sensor
+
+__all__ = [
+    "ROLE_NAMES",
+    "SOURCE_TYPES",
+    "Account",
+    "Asset",
+    "DataSource",
+    "Role",
+    "Sensor",
+    "TimedBelief",
+    "User",
+    "user_roles",
+]

@@ -1,0 +1,84 @@
+"""Accounts, users and roles: who owns which assets and who may do what."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from bvp.data.db import Base
+
+ROLE_NAMES = {
+    "admin": "Everything, across all accounts.",
+    "account-admin": "Manage users, assets and sensors of their own account.",
+    "user": "Read and write data of their own account's sensors.",
+    "viewer": "Read data of their own account's sensors.",
+}
+
+user_roles = Table(
+    "user_roles",
+    Base.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Account(Base):
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # IANA zone used for calendar months in reports (metrics).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    users: Mapped[list[User]] = relationship(back_populates="account", passive_deletes=True)
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id} {self.name!r}>"
+
+
+class Role(Base):
+    __tablename__ = "role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+
+
+class User(Base):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    account: Mapped[Account] = relationship(back_populates="users")
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles)
+
+    def has_role(self, name: str) -> bool:
+        return any(role.name == name for role in self.roles)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email!r}>"
+
+
+def ensure_roles(session: Session) -> list[Role]:
+    """Create the built-in roles that do not exist yet; return all of them."""
+    existing = {r.name: r for r in session.scalars(select(Role))}
+    for name, description in ROLE_NAMES.items():
+        if name not in existing:
+            existing[name] = Role(name=name, description=description)
+            session.add(existing[name])
+    session.flush()
+    return list(existing.values())
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))

@@ -1,0 +1,82 @@
+"""Turning input into aware UTC datetimes; naive datetimes are refused, never guessed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+
+class NaiveDatetimeError(ValueError):
+    """A datetime without a UTC offset reached a boundary."""
+
+    def __init__(self, value: object, field: str | None = None):
+        self.value = value
+        self.field = field
+        where = f"{field}: " if field else ""
+        super().__init__(
+            f"{where}{value!s} has no UTC offset; give one explicitly, "
+            "e.g. 2024-03-31T02:00:00+01:00 or 2024-03-31T01:00:00Z."
+        )
+
+
+def to_utc(value: datetime | str | pd.Timestamp, field: str | None = None) -> datetime:
+    """Return ``value`` as an aware UTC ``datetime``.
+
+    Accepts aware datetimes, pandas Timestamps and ISO 8601 strings with an offset
+    (``Z`` included). Raises ``NaiveDatetimeError`` for anything without an offset.
+    """
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            where = f"{field}: " if field else ""
+            raise ValueError(f"{where}{value!r} is not an ISO 8601 datetime.") from None
+        value = parsed
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        raise TypeError(f"{field or 'value'}: expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise NaiveDatetimeError(value, field)
+    return value.astimezone(UTC)
+
+
+# A time of day followed by an offset: "…T02:00+01:00", "…T01:00:00.5Z", "… 01:00+0100".
+_OFFSET_AT_END = r"[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)$"
+
+
+def to_utc_index(values, field: str = "event_start") -> pd.DatetimeIndex:
+    """Vectorised ``to_utc`` for arrays of aware datetimes or ISO 8601 strings.
+
+    Strings may carry different offsets (a day across a DST change does); every one
+    must carry one. Raises ``NaiveDatetimeError`` naming the first naive value.
+    """
+    if isinstance(values, pd.DatetimeIndex):
+        index = values
+    elif isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        index = pd.DatetimeIndex(values)
+    else:
+        series = pd.Series(np.asarray(values, dtype=object) if len(values) else [], dtype=object)
+        is_text = series.map(type).eq(str)
+        if is_text.any():
+            has_offset = series[is_text].str.strip().str.contains(_OFFSET_AT_END, regex=True)
+            if not has_offset.all():
+                raise NaiveDatetimeError(series[is_text][~has_offset].iloc[0], field)
+        naive = series[~is_text].map(lambda v: getattr(v, "tzinfo", None) is None)
+        if naive.any():
+            raise NaiveDatetimeError(series[~is_text][naive].iloc[0], field)
+        try:
+            return pd.DatetimeIndex(pd.to_datetime(series, utc=True, format="ISO8601"))
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{field}: not ISO 8601 datetimes ({error})") from None
+    if index.tz is None:
+        if len(index) == 0:
+            return index.tz_localize("UTC")
+        raise NaiveDatetimeError(index[0], field)
+    return index.tz_convert("UTC")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,92 @@
+"""Forecasting jobs on Redis: created after data commits, run by rq workers.
+
+A job id says what it forecasts (sensor, horizon, origin), so the same work is not
+queued twice while it waits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from rq import Retry
+from rq.job import Job, JobStatus
+
+from bvp.data.transactional import transactional
+from bvp.data.utc import to_utc
+from bvp.queues import get_queue
+
+log = logging.getLogger(__name__)
+
+_WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
+RETRY_INTERVALS = [10, 60, 300]
+
+
+def forecast_job_id(sensor_id: int, horizon: timedelta, origin: datetime) -> str:
+    origin = to_utc(origin, "origin")
+    return f"forecast-s{sensor_id}-h{int(horizon.total_seconds())}-o{origin:%Y%m%dT%H%M%SZ}"
+
+
+def parse_horizons(text: str) -> list[timedelta]:
+    """'PT1H,PT6H,P1D' -> timedeltas (ISO 8601 durations, days and smaller)."""
+    import pandas as pd
+
+    return [pd.Timedelta(part.strip()).to_pytimedelta() for part in text.split(",") if part.strip()]
+
+
+def create_forecasting_jobs(
+    redis_url: str,
+    sensor_ids: Iterable[int],
+    origin: datetime,
+    horizons: Iterable[timedelta],
+    *,
+    queue: str = "forecasting",
+    retries: int = 3,
+    timeout: int = 600,
+) -> list[str]:
+    """Enqueue one job per (sensor, horizon) at ``origin``; return their ids.
+
+    A job that is already waiting or running under the same id is left as it is.
+    Call this after the data's transaction has committed.
+    """
+    rq_queue = get_queue(redis_url, queue)
+    job_ids = []
+    for sensor_id in sensor_ids:
+        for horizon in horizons:
+            job_id = forecast_job_id(sensor_id, horizon, origin)
+            job_ids.append(job_id)
+            existing = (
+                Job.fetch(job_id, connection=rq_queue.connection)
+                if Job.exists(job_id, connection=rq_queue.connection)
+                else None
+            )
+            if existing is not None and existing.get_status(refresh=False) in _WAITING:
+                continue
+            rq_queue.enqueue(
+                run_forecasting_job,
+                sensor_id,
+                int(horizon.total_seconds()),
+                to_utc(origin).isoformat(),
+                job_id=job_id,
+                retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 10)
+                if retries
+                else None,
+                job_timeout=timeout,
+                result_ttl=7 * 24 * 3600,
+                failure_ttl=30 * 24 * 3600,
+                description=f"forecast sensor {sensor_id} {horizon} ahead from {origin:%Y-%m-%d %H:%M}Z",
+            )
+    log.info("enqueued forecasting jobs: %s", job_ids)
+    return job_ids
+
+
+def run_forecasting_job(sensor_id: int, horizon_seconds: int, origin: str) -> dict:
+    """What a worker runs: one forecast, one transaction."""
+    from bvp.forecasting.pipeline import make_forecast
+
+    with transactional() as session:
+        result = make_forecast(
+            session, sensor_id, datetime.fromisoformat(origin), timedelta(seconds=horizon_seconds)
+        )
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}

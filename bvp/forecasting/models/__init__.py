@@ -1,0 +1,1 @@
+"""Forecasting models: pure functions of pandas data; no session, no Redis."""

@@ -1,0 +1,55 @@
+"""Making one forecast: read what was known at the origin, run a model, store beliefs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from bvp.data.beliefs import (
+    SaveResult,
+    last_measured_event_start,
+    latest_beliefs,
+    save_beliefs,
+)
+from bvp.data.models import Sensor
+from bvp.data.models.data_sources import get_or_create_source
+from bvp.data.utc import to_utc
+from bvp.forecasting.models import naive
+
+HISTORY = timedelta(days=14)
+
+
+def make_forecast(
+    session: Session, sensor_id: int, origin: datetime, horizon: timedelta
+) -> SaveResult:
+    """Forecast ``sensor_id``'s events in ``[origin, origin + horizon)``, believed at origin."""
+    sensor = session.get(Sensor, sensor_id)
+    if sensor is None:
+        raise LookupError(f"sensor {sensor_id} does not exist")
+    origin = to_utc(origin, "origin")
+    resolution = pd.Timedelta(sensor.event_resolution)
+    history = latest_beliefs(session, sensor_id, origin - HISTORY, origin, as_of=origin)
+    events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
+    forecast = naive.seasonal_naive(
+        history["event_value"], pd.Timestamp(origin), events, resolution
+    )
+    source = get_or_create_source(
+        session, "BVP", "forecaster", model=naive.MODEL_NAME, version=naive.MODEL_VERSION
+    )
+    return save_beliefs(
+        session,
+        {"event_start": events, "event_value": forecast.to_numpy()},
+        sensor_id=sensor_id,
+        source_id=source.id,
+        belief_time=origin,
+    )
+
+
+def latest_origin(session: Session, sensor_id: int) -> datetime | None:
+    """The end of the last measured event: where the next forecasts start."""
+    last_start = last_measured_event_start(session, sensor_id)
+    if last_start is None:
+        return None
+    return last_start + session.get(Sensor, sensor_id).event_resolution

@@ -1,0 +1,35 @@
+"""Redis connection and BVP's named rq queues."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from redis import Redis
+from rq import Queue
+
+QUEUE_NAMES = ("forecasting", "scheduling")
+
+
+@lru_cache(maxsize=8)
+def redis_connection(url: str) -> Redis:
+    # Short timeouts: a dead Redis must not hang a request that already stored its data.
+    return Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
+
+
+def get_queue(url: str, name: str = "forecasting") -> Queue:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}; known: {', '.join(QUEUE_NAMES)}")
+    return Queue(name, connection=redis_connection(url))
+
+
+def run_worker(url: str, queues: list[str], name: str | None = None, burst: bool = False) -> bool:
+    """Run an rq worker on ``queues`` until stopped (or, with ``burst``, until empty).
+
+    Many workers, on one machine or many, may share the same Redis and PostgreSQL.
+    The built-in scheduler moves retried jobs back onto their queue after the backoff.
+    """
+    from rq import Worker
+
+    connection = redis_connection(url)
+    worker = Worker([get_queue(url, q) for q in queues], connection=connection, name=name)
+    return worker.work(burst=burst, with_scheduler=True)

@@ -1,0 +1,50 @@
+"""Alembic environment: migrates the database that bvp.data's engine points at."""
+
+from __future__ import annotations
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+
+from bvp.data import models  # noqa: F401 - registers every table on the metadata
+from bvp.data.db import Base, get_engine
+
+config = context.config
+if config.config_file_name is not None and not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=get_engine().url.render_as_string(hide_password=False),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    # A test or script may hand in its own connection (config.attributes["connection"]).
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    with get_engine().connect() as connection:
+        _run(connection)
+
+
+def _run(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,42 @@
+"""BVP: an energy forecasting platform on PostgreSQL and Redis."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="bvp",
+    version="0.1.0",
+    description="Energy forecasting platform: timed beliefs in PostgreSQL, rq workers on Redis",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["bvp", "bvp.*"]),
+    include_package_data=True,
+    install_requires=[
+        "flask>=3.0,<4",
+        "sqlalchemy>=2.0.30,<2.1",
+        "flask-migrate>=4.0,<5",
+        "alembic>=1.13,<2",
+        "psycopg2-binary>=2.9.9,<3",
+        "pandas>=2.2,<3",
+        "numpy>=1.26,<3",
+        "python-dotenv>=1.0,<2",
+        "rq>=1.16,<3",
+        "redis>=5,<7",
+        "click>=8.1,<9",
+        "tqdm>=4.66,<5",
+        "argon2-cffi>=23.1,<26",
+        "holidays>=0.50,<1",
+    ],
+    extras_require={
+        # Real measured sample data (NREL SERF East PV, MIT-licensed package data).
+        "sample": ["pvanalytics>=0.2,<0.3"],
+        "dev": [
+            "pytest>=8,<9",
+            "fakeredis>=2.23,<3",
+            "ruff>=0.6,<1",
+            "pvanalytics>=0.2,<0.3",
+        ],
+    },
+    entry_points={"flask.commands": []},
+)

@@ -1,0 +1,24 @@
+"""Run a forecasting worker under a process manager: `python worker.py [--burst]`.
+
+Same as `flask run_forecasting_worker`; configuration comes from BVP_* settings.
+"""
+
+import argparse
+
+from bvp.app import create_app
+from bvp.queues import QUEUE_NAMES, run_worker
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--queue", action="append", choices=QUEUE_NAMES)
+    parser.add_argument("--name")
+    parser.add_argument("--burst", action="store_true")
+    args = parser.parse_args()
+    app = create_app()
+    with app.app_context():
+        run_worker(
+            app.config["REDIS_URL"],
+            args.queue or [app.config["FORECAST_QUEUE"]],
+            name=args.name,
+            burst=args.burst,
+        )
