@@ -21,7 +21,7 @@ from bvp.data.populate import (
     populate_structure,
 )
 from bvp.data.transactional import after_commit, transactional
-from bvp.forecasting.jobs import create_forecasting_jobs, parse_horizons
+from bvp.forecasting.jobs import create_forecasting_jobs, iso_duration, parse_horizons
 from bvp.forecasting.pipeline import latest_origin, make_forecast
 
 
@@ -76,7 +76,8 @@ def db_populate(structure, data, forecasts, admin_email, admin_password) -> None
                 for horizon in horizons:
                     result = make_forecast(session, sensor_id, origin, horizon)
                     click.echo(
-                        f"sensor {sensor_id}: {horizon} ahead from {origin:%Y-%m-%d %H:%M}Z, "
+                        f"sensor {sensor_id}: {iso_duration(horizon)} ahead from "
+                        f"{origin:%Y-%m-%dT%H:%MZ}, "
                         f"{result.created} forecasts created, {result.updated} updated"
                     )
 

@@ -73,14 +73,14 @@ SERIES = (
 )
 
 
-class SampleDataMissing(RuntimeError):
+class SampleDataMissingError(RuntimeError):
     pass
 
 
 def sample_data_dir() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise SampleDataMissing(
+        raise SampleDataMissingError(
             f"The sample data comes from the '{PACKAGE}' package; install it with "
             "`pip install -e .[sample]` (./tasks demo does this)."
         )

@@ -28,6 +28,20 @@ def forecast_job_id(sensor_id: int, horizon: timedelta, origin: datetime) -> str
     return f"forecast-s{sensor_id}-h{int(horizon.total_seconds())}-o{origin:%Y%m%dT%H%M%SZ}"
 
 
+def iso_duration(duration: timedelta) -> str:
+    """timedelta(hours=6) -> 'PT6H'; timedelta(days=1) -> 'P1D' (as operators write them)."""
+    days, seconds = duration.days, duration.seconds
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    date_part = f"{days}D" if days else ""
+    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if v)
+    return (
+        "P" + date_part + (f"T{time_part}" if time_part else "")
+        if (date_part or time_part)
+        else "PT0S"
+    )
+
+
 def parse_horizons(text: str) -> list[timedelta]:
     """'PT1H,PT6H,P1D' -> timedeltas (ISO 8601 durations, days and smaller)."""
     import pandas as pd
@@ -75,7 +89,8 @@ def create_forecasting_jobs(
                 job_timeout=timeout,
                 result_ttl=7 * 24 * 3600,
                 failure_ttl=30 * 24 * 3600,
-                description=f"forecast sensor {sensor_id} {horizon} ahead from {origin:%Y-%m-%d %H:%M}Z",
+                description=f"forecast sensor {sensor_id} {iso_duration(horizon)} ahead "
+                f"from {to_utc(origin):%Y-%m-%dT%H:%MZ}",
             )
     log.info("enqueued forecasting jobs: %s", job_ids)
     return job_ids

@@ -7,6 +7,7 @@ import pandas as pd
 
 MODEL_NAME = "seasonal-naive"
 MODEL_VERSION = "1"
+DAY = pd.Timedelta(days=1)
 
 
 def seasonal_naive(
@@ -14,7 +15,7 @@ def seasonal_naive(
     origin: pd.Timestamp,
     events: pd.DatetimeIndex,
     resolution: pd.Timedelta,
-    season: pd.Timedelta = pd.Timedelta(days=1),
+    season: pd.Timedelta = DAY,
 ) -> pd.Series:
     """Forecast ``events`` (starting at or after ``origin``) from ``history``.
 
