@@ -33,6 +33,7 @@ setup(
         "sample": ["pvanalytics>=0.2,<0.3"],
         "dev": [
             "pytest>=8,<9",
+            "pytest-timeout>=2.3,<3",
             "fakeredis>=2.23,<3",
             "ruff>=0.6,<1",
             "pvanalytics>=0.2,<0.3",

@@ -33,6 +33,8 @@ def create_app(environment: str | None = None, overrides: dict[str, Any] | None 
     )
     # Flask-Migrate only needs the metadata; migrations/env.py uses bvp.data's engine.
     migrate.init_app(app, db=SimpleNamespace(metadata=Base.metadata), directory=str(MIGRATIONS_DIR))
+    # Whatever a request (or an app context, e.g. a CLI command) left uncommitted is rolled back.
+    app.teardown_request(lambda _exc: rollback_unfinished())
     app.teardown_appcontext(lambda _exc: rollback_unfinished())
 
     from bvp.api import register_api

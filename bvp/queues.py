@@ -16,10 +16,10 @@ def redis_connection(url: str) -> Redis:
     return Redis.from_url(url, socket_connect_timeout=3, socket_timeout=10)
 
 
-def get_queue(url: str, name: str = "forecasting") -> Queue:
+def get_queue(connection: Redis, name: str = "forecasting") -> Queue:
     if name not in QUEUE_NAMES:
         raise ValueError(f"unknown queue {name!r}; known: {', '.join(QUEUE_NAMES)}")
-    return Queue(name, connection=redis_connection(url))
+    return Queue(name, connection=connection)
 
 
 def run_worker(url: str, queues: list[str], name: str | None = None, burst: bool = False) -> bool:
@@ -31,5 +31,5 @@ def run_worker(url: str, queues: list[str], name: str | None = None, burst: bool
     from rq import Worker
 
     connection = redis_connection(url)
-    worker = Worker([get_queue(url, q) for q in queues], connection=connection, name=name)
+    worker = Worker([get_queue(connection, q) for q in queues], connection=connection, name=name)
     return worker.work(burst=burst, with_scheduler=True)

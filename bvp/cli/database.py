@@ -23,6 +23,7 @@ from bvp.data.populate import (
 from bvp.data.transactional import after_commit, transactional
 from bvp.forecasting.jobs import create_forecasting_jobs, iso_duration, parse_horizons
 from bvp.forecasting.pipeline import latest_origin, make_forecast
+from bvp.queues import redis_connection
 
 
 @click.command("db_create")
@@ -125,7 +126,7 @@ def _enqueue(origins: dict, horizons) -> None:
     try:
         for sensor_id, origin in origins.items():
             job_ids = create_forecasting_jobs(
-                config["REDIS_URL"],
+                redis_connection(config["REDIS_URL"]),
                 [sensor_id],
                 origin,
                 horizons,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from bvp.data.utc import NaiveDatetimeError, to_utc, to_utc_index
+from bvp.data.utc import to_utc, to_utc_index
 
 BELIEF_COLUMNS = (
     "sensor_id",
@@ -286,10 +286,7 @@ def _belief_arrays(
         if len(raw) != n:
             raise BeliefsError(f"has {len(raw)} values for {n} events", name)
         arrays[name] = raw
-    try:
-        arrays["belief_time"] = _to_pg_us(to_utc_index(arrays["belief_time"], "belief_time"))
-    except NaiveDatetimeError as error:
-        raise BeliefsError(str(error), "belief_time") from None
+    arrays["belief_time"] = _to_pg_us(to_utc_index(arrays["belief_time"], "belief_time"))
     arrays["sensor_id"] = _integers(arrays["sensor_id"], "sensor_id")
     arrays["source_id"] = _integers(arrays["source_id"], "source_id")
     arrays["cumulative_probability"] = _floats(

@@ -10,7 +10,9 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from redis import Redis
 from rq import Retry
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from bvp.data.transactional import transactional
@@ -50,7 +52,7 @@ def parse_horizons(text: str) -> list[timedelta]:
 
 
 def create_forecasting_jobs(
-    redis_url: str,
+    connection: Redis,
     sensor_ids: Iterable[int],
     origin: datetime,
     horizons: Iterable[timedelta],
@@ -64,18 +66,13 @@ def create_forecasting_jobs(
     A job that is already waiting or running under the same id is left as it is.
     Call this after the data's transaction has committed.
     """
-    rq_queue = get_queue(redis_url, queue)
+    rq_queue = get_queue(connection, queue)
     job_ids = []
     for sensor_id in sensor_ids:
         for horizon in horizons:
             job_id = forecast_job_id(sensor_id, horizon, origin)
             job_ids.append(job_id)
-            existing = (
-                Job.fetch(job_id, connection=rq_queue.connection)
-                if Job.exists(job_id, connection=rq_queue.connection)
-                else None
-            )
-            if existing is not None and existing.get_status(refresh=False) in _WAITING:
+            if _is_waiting(connection, job_id):
                 continue
             rq_queue.enqueue(
                 run_forecasting_job,
@@ -94,6 +91,13 @@ def create_forecasting_jobs(
             )
     log.info("enqueued forecasting jobs: %s", job_ids)
     return job_ids
+
+
+def _is_waiting(connection: Redis, job_id: str) -> bool:
+    try:
+        return Job.fetch(job_id, connection=connection).get_status() in _WAITING
+    except NoSuchJobError:
+        return False
 
 
 def run_forecasting_job(sensor_id: int, horizon_seconds: int, origin: str) -> dict:

@@ -1,0 +1,97 @@
+"""Tests run against real PostgreSQL and real Redis.
+
+The database (BVP_TEST_DATABASE_URL, default the local `test` database) gets a
+non-UTC server default time zone on purpose, its schema is built from the alembic
+migrations, and every test starts from empty tables. Redis (BVP_TEST_REDIS_URL,
+default db 15) is flushed around each test that asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psycopg2
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import make_url, text
+
+os.environ["BVP_ENV"] = "testing"
+
+from bvp.app import create_app
+from bvp.data.db import Base, Session, get_engine
+from bvp.queues import redis_connection
+
+# Not UTC, not a whole hour, and with DST: any reliance on the server's zone shows.
+SERVER_TIME_ZONE = "Pacific/Chatham"
+
+
+def psycopg2_dsn(url: str) -> str:
+    """A libpq connection string for a raw (non-SQLAlchemy) connection."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app("testing")
+    url = app.config["DATABASE_URL"]
+    raw = psycopg2.connect(psycopg2_dsn(url))
+    raw.autocommit = True
+    with raw.cursor() as cursor:
+        database = make_url(url).database
+        cursor.execute(f'ALTER DATABASE "{database}" SET timezone TO %s', (SERVER_TIME_ZONE,))
+        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    raw.close()
+    get_engine().dispose()  # connections made from now on see the new server default
+    with app.app_context():
+        upgrade()
+    yield app
+    Session.remove()
+
+
+@pytest.fixture
+def db(app):
+    """An app context and the session; all tables emptied afterwards."""
+    with app.app_context():
+        session = Session()
+        yield session
+    session.close()  # the test may hold it after the registry moved on
+    Session.remove()
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with get_engine().begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '10s'"))  # fail, never hang
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def redis(app):
+    connection = redis_connection(app.config["REDIS_URL"])
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture
+def sensor(db):
+    """One 15-minute kW sensor on an Amsterdam asset, with a user and a forecaster source."""
+    from bvp.data.models import Account, Asset, DataSource, Sensor
+
+    account = Account(name="Test account", timezone="Europe/Amsterdam")
+    asset = Asset(name="Test PV", asset_type="pv", account=account, timezone="Europe/Amsterdam")
+    sensor = Sensor(
+        name="power",
+        unit="kW",
+        event_resolution=__import__("datetime").timedelta(minutes=15),
+        timezone="Europe/Amsterdam",
+        asset=asset,
+    )
+    db.add_all(
+        [
+            account,
+            asset,
+            sensor,
+            DataSource(name="meter", type="user"),
+            DataSource(name="other meter", type="user"),
+        ]
+    )
+    db.commit()
+    return sensor

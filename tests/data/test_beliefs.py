@@ -1,0 +1,147 @@
+"""save_beliefs and latest_beliefs on real PostgreSQL."""
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from bvp.data.beliefs import BeliefsError, latest_beliefs, save_beliefs
+from bvp.data.models import TimedBelief
+from bvp.data.utc import NaiveDatetimeError
+
+START = pd.Timestamp("2024-06-01T00:00Z")
+END = START + pd.Timedelta(days=1)
+QUARTERS = pd.date_range(START, END, freq="15min", inclusive="left")
+METER, OTHER_METER = 1, 2
+
+
+def save(db, values, belief_time, source=METER, events=QUARTERS, **kwargs):
+    result = save_beliefs(
+        db,
+        {"event_start": events, "event_value": values},
+        sensor_id=kwargs.pop("sensor_id", 1),
+        source_id=source,
+        belief_time=belief_time,
+        **kwargs,
+    )
+    db.commit()
+    return result
+
+
+def count_rows(db) -> int:
+    return db.scalar(select(func.count()).select_from(TimedBelief))
+
+
+def test_saved_values_read_back_in_utc(db, sensor):
+    values = np.arange(96, dtype=float)
+    result = save(db, values, END)
+    assert (result.created, result.updated, result.unchanged) == (96, 0, 0)
+    frame = latest_beliefs(db, sensor.id, START, END)
+    assert frame.index.tz is not None and str(frame.index.tz) == "UTC"
+    assert (frame.index == QUARTERS).all()
+    np.testing.assert_array_equal(frame["event_value"], values)
+    assert (frame["belief_time"] == END).all()
+
+
+def test_reposting_the_same_beliefs_changes_nothing(db, sensor):
+    values = np.linspace(0, 5, 96)
+    save(db, values, END)
+    again = save(db, values, END)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 96)
+    assert count_rows(db) == 96
+
+
+def test_the_same_key_with_a_new_value_is_updated_in_place(db, sensor):
+    save(db, np.zeros(96), END)
+    changed = np.zeros(96)
+    changed[10] = 42.0
+    result = save(db, changed, END)
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 95)
+    assert latest_beliefs(db, sensor.id, START, END)["event_value"].iloc[10] == 42.0
+
+
+def test_latest_belief_wins_and_as_of_shows_what_was_known(db, sensor):
+    save(db, np.full(96, 1.0), END)  # measured at the end of the day
+    save(db, np.full(96, 2.0), END + timedelta(hours=1))  # corrected an hour later
+    assert (latest_beliefs(db, sensor.id, START, END)["event_value"] == 2.0).all()
+    as_known = latest_beliefs(db, sensor.id, START, END, as_of=END + timedelta(minutes=30))
+    assert (as_known["event_value"] == 1.0).all()
+    assert latest_beliefs(db, sensor.id, START, END, as_of=START).empty
+    assert count_rows(db) == 192  # history is kept, not overwritten
+
+
+def test_source_filter(db, sensor):
+    save(db, np.full(96, 1.0), END, source=METER)
+    save(db, np.full(96, 3.0), END + timedelta(hours=1), source=OTHER_METER)
+    assert (latest_beliefs(db, sensor.id, START, END, source=METER)["event_value"] == 1).all()
+    frame = latest_beliefs(db, sensor.id, START, END, source=[METER, OTHER_METER])
+    assert (frame["source_id"] == OTHER_METER).all()
+
+
+def test_window_is_half_open(db, sensor):
+    save(db, np.ones(96), END)
+    frame = latest_beliefs(db, sensor.id, QUARTERS[4], QUARTERS[8])
+    assert list(frame.index) == list(QUARTERS[4:8])
+
+
+def test_nulls_are_skipped_and_counted(db, sensor):
+    values = np.ones(96)
+    values[[3, 50]] = np.nan
+    result = save(db, values, END)
+    assert (result.created, result.skipped_nulls) == (94, 2)
+    assert len(latest_beliefs(db, sensor.id, START, END)) == 94
+
+
+def test_within_one_batch_the_last_duplicate_wins(db, sensor):
+    events = QUARTERS[[0, 1, 0]]
+    result = save(db, [1.0, 2.0, 3.0], END, events=events)
+    assert result.created == 2
+    assert latest_beliefs(db, sensor.id, START, END)["event_value"].tolist() == [3.0, 2.0]
+
+
+def test_a_dataframe_indexed_by_event_start_is_accepted(db, sensor):
+    frame = pd.DataFrame({"event_value": np.ones(96)}, index=QUARTERS)
+    result = save_beliefs(db, frame, sensor_id=sensor.id, source_id=METER, belief_time=END)
+    assert result.created == 96
+
+
+def test_quantiles_are_separate_beliefs_and_reads_default_to_the_median(db, sensor):
+    for probability, value in ((0.1, 1.0), (0.5, 2.0), (0.9, 3.0)):
+        save(db, np.full(96, value), START, cumulative_probability=probability)
+    assert count_rows(db) == 288
+    assert (latest_beliefs(db, sensor.id, START, END)["event_value"] == 2.0).all()
+    p90 = latest_beliefs(db, sensor.id, START, END, cumulative_probability=0.9)
+    assert (p90["event_value"] == 3.0).all()
+
+
+@pytest.mark.parametrize(
+    ("values", "kwargs", "message"),
+    [
+        (["1", "x", "3"], {}, r"event_value\[1\]: must be a number"),
+        ([1.0, np.inf, 3.0], {}, r"event_value\[1\]: must be a finite number"),
+        ([1.0, 2.0], {}, "event_value: has 2 values for 3 events"),
+        ([1.0, 2.0, 3.0], {"cumulative_probability": 1.5}, r"cumulative_probability\[0\]"),
+    ],
+)
+def test_bad_values_are_refused_with_field_and_index_and_nothing_is_stored(
+    db, sensor, values, kwargs, message
+):
+    with pytest.raises(BeliefsError, match=message):
+        save(db, values, END, events=QUARTERS[:3], **kwargs)
+    assert count_rows(db) == 0
+
+
+def test_naive_event_starts_are_refused(db, sensor):
+    naive = pd.date_range("2024-06-01", periods=3, freq="15min")
+    with pytest.raises(NaiveDatetimeError, match="event_start: 2024-06-01 00:00:00 has no UTC"):
+        save(db, [1.0, 2.0, 3.0], END, events=naive)
+    with pytest.raises(NaiveDatetimeError, match="as_of"):
+        latest_beliefs(db, sensor.id, START, END, as_of=pd.Timestamp("2024-06-02").to_pydatetime())
+    assert count_rows(db) == 0
+
+
+def test_naive_belief_time_is_refused(db, sensor):
+    with pytest.raises(NaiveDatetimeError, match="belief_time: 2024-06-02 00:00:00 has no UTC"):
+        save(db, np.ones(96), pd.Timestamp("2024-06-02").to_pydatetime())

@@ -1,0 +1,47 @@
+"""Job creation on a (fake) Redis: deterministic ids, no duplicate queued work."""
+
+from datetime import UTC, datetime, timedelta
+
+import fakeredis
+import pytest
+from rq import Queue
+
+from bvp.forecasting.jobs import create_forecasting_jobs, forecast_job_id, parse_horizons
+
+ORIGIN = datetime(2024, 6, 3, tzinfo=UTC)
+HORIZONS = [timedelta(hours=1), timedelta(days=1)]
+
+
+@pytest.fixture
+def fake_redis():
+    return fakeredis.FakeStrictRedis()
+
+
+def test_job_ids_say_what_is_forecast():
+    assert forecast_job_id(7, timedelta(hours=6), ORIGIN) == "forecast-s7-h21600-o20240603T000000Z"
+
+
+def test_horizons_from_configuration():
+    assert parse_horizons("PT1H, PT6H,P1D") == [
+        timedelta(hours=1),
+        timedelta(hours=6),
+        timedelta(days=1),
+    ]
+
+
+def test_the_same_work_is_not_queued_twice(fake_redis):
+    first = create_forecasting_jobs(fake_redis, [1, 2], ORIGIN, HORIZONS)
+    second = create_forecasting_jobs(fake_redis, [1, 2], ORIGIN, HORIZONS)
+    assert first == second and len(first) == 4
+    assert Queue("forecasting", connection=fake_redis).count == 4
+
+
+def test_new_origin_is_new_work(fake_redis):
+    create_forecasting_jobs(fake_redis, [1], ORIGIN, HORIZONS)
+    create_forecasting_jobs(fake_redis, [1], ORIGIN + timedelta(minutes=15), HORIZONS)
+    assert Queue("forecasting", connection=fake_redis).count == 4
+
+
+def test_unknown_queue_is_refused(fake_redis):
+    with pytest.raises(ValueError, match="unknown queue 'fast'"):
+        create_forecasting_jobs(fake_redis, [1], ORIGIN, HORIZONS, queue="fast")

@@ -1,0 +1,70 @@
+"""A real worker process consumes real jobs from real Redis and writes forecasts."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rq import Queue
+from rq.job import Job
+from sqlalchemy import select
+
+from bvp.data.beliefs import latest_beliefs, save_beliefs
+from bvp.data.models import DataSource
+from bvp.forecasting.jobs import create_forecasting_jobs
+
+REPO = Path(__file__).resolve().parents[2]
+ORIGIN = pd.Timestamp("2024-06-03T00:00Z")
+
+
+def run_worker(*command: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BVP_ENV": "testing"}
+    return subprocess.run(
+        [sys.executable, *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def measure_two_days(db, sensor):
+    events = pd.date_range(ORIGIN - pd.Timedelta(days=2), ORIGIN, freq="15min", inclusive="left")
+    save_beliefs(
+        db,
+        {"event_start": events, "event_value": np.arange(len(events), dtype=float)},
+        sensor_id=sensor.id,
+        source_id=1,
+        belief_time=ORIGIN.to_pydatetime(),
+    )
+    db.commit()
+
+
+def test_flask_worker_consumes_jobs_and_writes_forecasts(db, redis, sensor):
+    measure_two_days(db, sensor)
+    horizons = [pd.Timedelta(hours=1).to_pytimedelta(), pd.Timedelta(days=1).to_pytimedelta()]
+    job_ids = create_forecasting_jobs(redis, [sensor.id], ORIGIN.to_pydatetime(), horizons)
+
+    result = run_worker("-m", "flask", "run_forecasting_worker", "--burst", "--name", "test-w1")
+    assert result.returncode == 0, result.stderr
+
+    for job_id in job_ids:
+        assert Job.fetch(job_id, connection=redis).get_status() == "finished"
+    day_ahead = latest_beliefs(db, sensor.id, ORIGIN, ORIGIN + pd.Timedelta(days=1))
+    assert len(day_ahead) == 96
+    assert (day_ahead["belief_time"] == ORIGIN).all()
+    yesterday = latest_beliefs(db, sensor.id, ORIGIN - pd.Timedelta(days=1), ORIGIN)
+    np.testing.assert_array_equal(day_ahead["event_value"], yesterday["event_value"])
+    source = db.get(DataSource, int(day_ahead["source_id"].iloc[0]))
+    assert (source.type, source.model, source.version) == ("forecaster", "seasonal-naive", "1")
+
+
+def test_a_failing_job_keeps_its_error_in_the_failed_registry(db, redis, sensor):
+    job_ids = create_forecasting_jobs(
+        redis, [9999], ORIGIN.to_pydatetime(), [pd.Timedelta(hours=1).to_pytimedelta()], retries=0
+    )
+    result = run_worker("worker.py", "--burst")
+    assert result.returncode == 0, result.stderr
+    job = Job.fetch(job_ids[0], connection=redis)
+    assert job.get_status() == "failed"
+    assert "sensor 9999 does not exist" in job.latest_result().exc_string
+    assert job_ids[0] in Queue("forecasting", connection=redis).failed_job_registry
+    assert db.scalars(select(DataSource).where(DataSource.type == "forecaster")).all() == []

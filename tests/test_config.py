@@ -1,0 +1,94 @@
+"""The layered configuration: env > .env > config file > defaults."""
+
+import pytest
+
+from bvp.config import ConfigurationError, load_settings
+
+
+@pytest.fixture
+def layers(tmp_path):
+    config_file = tmp_path / "config.py"
+    config_file.write_text(
+        'DATABASE_URL = "postgresql://file/db"\nLOG_LEVEL = "WARNING"\nJOB_RETRIES = 7\n'
+    )
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("BVP_DATABASE_URL=postgresql://dotenv/db\nBVP_LOG_LEVEL=ERROR\n")
+    return {"BVP_CONFIG_FILE": str(config_file)}, dotenv
+
+
+def test_environment_variable_beats_dotenv_beats_config_file_beats_default(layers):
+    environ, dotenv = layers
+    environ["BVP_DATABASE_URL"] = "postgresql://env/db"
+    settings = load_settings("development", environ=environ, dotenv_path=dotenv)
+    assert settings["DATABASE_URL"] == "postgresql://env/db"  # environment
+    assert settings["LOG_LEVEL"] == "ERROR"  # .env
+    assert settings["JOB_RETRIES"] == 7  # config file
+    assert settings["JOB_TIMEOUT_SECONDS"] == 600  # default
+    assert settings.origins["DATABASE_URL"] == "environment variable BVP_DATABASE_URL"
+    assert settings.origins["JOB_RETRIES"] == "config file"
+
+
+def test_environment_strings_are_coerced_to_the_settings_type(tmp_path):
+    environ = {"BVP_JOB_RETRIES": "5", "BVP_SQL_ECHO": "yes"}
+    settings = load_settings("development", environ=environ, dotenv_path=tmp_path / "none")
+    assert settings["JOB_RETRIES"] == 5
+    assert settings["SQL_ECHO"] is True
+
+
+def test_a_setting_of_the_wrong_type_is_named(tmp_path):
+    with pytest.raises(ConfigurationError, match="BVP_JOB_RETRIES='many'"):
+        load_settings(
+            "development", environ={"BVP_JOB_RETRIES": "many"}, dotenv_path=tmp_path / "x"
+        )
+
+
+def test_production_refuses_to_start_naming_what_is_missing(tmp_path):
+    with pytest.raises(ConfigurationError, match="BVP_SECRET_KEY and BVP_DATABASE_URL are"):
+        load_settings("production", environ={}, dotenv_path=tmp_path / "x")
+    with pytest.raises(ConfigurationError, match="BVP_SECRET_KEY is not set"):
+        load_settings(
+            "production",
+            environ={"BVP_DATABASE_URL": "postgresql://db/x"},
+            dotenv_path=tmp_path / "x",
+        )
+    settings = load_settings(
+        "production",
+        environ={"BVP_DATABASE_URL": "postgresql://db/x", "BVP_SECRET_KEY": "s3cret"},
+        dotenv_path=tmp_path / "x",
+    )
+    assert settings.environment == "production"
+
+
+def test_redis_from_host_port_password_and_db(tmp_path):
+    empty_config = tmp_path / "empty.py"
+    empty_config.write_text("")
+    environ = {
+        "BVP_CONFIG_FILE": str(empty_config),
+        "BVP_DATABASE_URL": "postgresql://db/x",
+        "BVP_REDIS_HOST": "cache.internal",
+        "BVP_REDIS_PORT": "6380",
+        "BVP_REDIS_PASSWORD": "p@ss/word",
+        "BVP_REDIS_DB": "2",
+    }
+    settings = load_settings("development", environ=environ, dotenv_path=tmp_path / "x")
+    assert settings["REDIS_URL"] == "redis://:p%40ss%2Fword@cache.internal:6380/2"
+
+
+def test_redis_url_wins_over_parts(tmp_path):
+    environ = {"BVP_REDIS_URL": "redis://r:6379/3", "BVP_REDIS_HOST": "ignored"}
+    settings = load_settings("development", environ=environ, dotenv_path=tmp_path / "x")
+    assert settings["REDIS_URL"] == "redis://r:6379/3"
+
+
+def test_testing_never_uses_the_configured_database(tmp_path):
+    environ = {
+        "BVP_DATABASE_URL": "postgresql://prod/db",
+        "BVP_TEST_DATABASE_URL": "postgresql://127.0.0.1/test_x",
+    }
+    settings = load_settings("testing", environ=environ, dotenv_path=tmp_path / "x")
+    assert settings["DATABASE_URL"] == "postgresql://127.0.0.1/test_x"
+
+
+def test_unknown_environment_is_refused():
+    with pytest.raises(ConfigurationError, match="BVP_ENV='staging'"):
+        load_settings(environ={"BVP_ENV": "staging"})
