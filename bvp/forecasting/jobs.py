@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from redis import Redis
 from rq import Retry
-from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from bvp.data.transactional import transactional
@@ -22,6 +21,7 @@ from bvp.queues import get_queue
 log = logging.getLogger(__name__)
 
 _WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
+DONE = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 RETRY_INTERVALS = [10, 60, 300]
 
 
@@ -89,15 +89,21 @@ def create_forecasting_jobs(
                 description=f"forecast sensor {sensor_id} {iso_duration(horizon)} ahead "
                 f"from {to_utc(origin):%Y-%m-%dT%H:%MZ}",
             )
-    log.info("enqueued forecasting jobs: %s", job_ids)
+    log.debug("forecasting jobs: %s", job_ids)
     return job_ids
 
 
 def _is_waiting(connection: Redis, job_id: str) -> bool:
-    try:
-        return Job.fetch(job_id, connection=connection).get_status() in _WAITING
-    except NoSuchJobError:
-        return False
+    return job_statuses(connection, [job_id])[job_id] in _WAITING
+
+
+def job_statuses(connection: Redis, job_ids: list[str]) -> dict[str, JobStatus | None]:
+    """Status per job id; None for a job Redis does not know (never queued, or expired)."""
+    jobs = Job.fetch_many(job_ids, connection=connection)
+    return {
+        job_id: (job.get_status(refresh=False) if job is not None else None)
+        for job_id, job in zip(job_ids, jobs, strict=True)
+    }
 
 
 def run_forecasting_job(sensor_id: int, horizon_seconds: int, origin: str) -> dict:

@@ -5,20 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bvp.data.beliefs import (
     SaveResult,
+    empty_beliefs_frame,
     last_measured_event_start,
     latest_beliefs,
     save_beliefs,
 )
-from bvp.data.models import Sensor
+from bvp.data.models import DataSource, Sensor
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.utc import to_utc
 from bvp.forecasting.models import naive
 
 HISTORY = timedelta(days=14)
+MAX_HORIZON = timedelta(days=7)
 
 
 def make_forecast(
@@ -53,3 +56,16 @@ def latest_origin(session: Session, sensor_id: int) -> datetime | None:
     if last_start is None:
         return None
     return last_start + session.get(Sensor, sensor_id).event_resolution
+
+
+def latest_forecasts(session: Session, sensor_id: int) -> pd.DataFrame:
+    """The forecasts from the latest origin (the end of the last measured event) on."""
+    origin = latest_origin(session, sensor_id)
+    if origin is None:
+        return empty_beliefs_frame()
+    forecasters = forecaster_source_ids(session)
+    return latest_beliefs(session, sensor_id, origin, origin + MAX_HORIZON, source=forecasters)
+
+
+def forecaster_source_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(DataSource.id).where(DataSource.type == "forecaster")))

@@ -1,0 +1,87 @@
+"""flask forecasts ...: watch forecasting jobs drain, and look at the latest forecasts."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from rq.job import JobStatus
+from sqlalchemy import select
+from tqdm import tqdm
+
+from bvp.data.models import Sensor
+from bvp.data.transactional import transactional
+from bvp.forecasting.jobs import DONE, forecast_job_id, job_statuses, parse_horizons
+from bvp.forecasting.pipeline import latest_forecasts, latest_origin
+from bvp.queues import redis_connection
+
+forecasts = AppGroup("forecasts", help="Forecasting jobs and forecasts.")
+
+
+@forecasts.command("wait")
+@click.option("--timeout", default=300, show_default=True, help="Give up after this many seconds.")
+def wait(timeout: int) -> None:
+    """Show progress until the jobs for every sensor's latest data are done.
+
+    Those jobs are known by their ids (sensor, horizon, origin), so it does not matter
+    whether the workers started before or after this command.
+    """
+    config = current_app.config
+    horizons = parse_horizons(config["FORECAST_HORIZONS"])
+    with transactional() as session:
+        origins = {s: latest_origin(session, s) for s in session.scalars(select(Sensor.id))}
+    job_ids = [
+        forecast_job_id(sensor_id, horizon, origin)
+        for sensor_id, origin in origins.items()
+        if origin is not None
+        for horizon in horizons
+    ]
+    connection = redis_connection(config["REDIS_URL"])
+    deadline = time.monotonic() + timeout
+    with tqdm(total=len(job_ids), unit="job", desc="forecasting", file=sys.stdout) as bar:
+        while True:
+            statuses = job_statuses(connection, job_ids)
+            done = sum(s in DONE for s in statuses.values())
+            bar.update(done - bar.n)
+            if done == sum(s is not None for s in statuses.values()):
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    counts = Counter(s.value if s else "never queued" for s in statuses.values())
+    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    for job_id, status in statuses.items():
+        if status == JobStatus.FAILED:
+            click.echo(f"  failed: {job_id} (traceback in rq-dashboard or `rq info`)", err=True)
+    if counts.get("failed"):
+        raise SystemExit(1)
+    if sum(counts.get(s, 0) for s in ("queued", "started", "scheduled", "deferred")):
+        raise click.ClickException(
+            f"Jobs still waiting after {timeout} s: is a worker running? "
+            "Start one with `flask run_forecasting_worker`."
+        )
+
+
+@forecasts.command("show")
+@click.option("--rows", default=8, show_default=True, help="About this many rows per sensor.")
+def show(rows: int) -> None:
+    """Print the latest forecasts of every sensor, in the sensor's own time zone."""
+    with transactional() as session:
+        for sensor in session.query(Sensor).order_by(Sensor.id):
+            frame = latest_forecasts(session, sensor.id)
+            if frame.empty:
+                click.echo(f"{sensor.name} [{sensor.unit}]: no forecasts yet")
+                continue
+            local = frame.index.tz_convert(sensor.timezone)
+            click.echo(
+                f"\n{sensor.name} [{sensor.unit}], sensor {sensor.id}: {len(frame)} forecasts "
+                f"from {local[0].isoformat()} ({sensor.timezone}), made at "
+                f"{frame['belief_time'].iloc[0].isoformat()}"
+            )
+            step = max(1, len(frame) // rows)  # spread the rows over the whole horizon
+            for when, value in zip(local[::step], frame["event_value"].iloc[::step], strict=True):
+                click.echo(f"  {when.isoformat()}  {value:10.3f}")
