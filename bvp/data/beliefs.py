@@ -50,6 +50,17 @@ _ROW_DTYPE = np.dtype(
         ("event_value", ">f8"),
     ]
 )
+_ROW_TEMPLATE = np.zeros(1, dtype=_ROW_DTYPE)
+_ROW_TEMPLATE["n"] = 6
+for _field, _size in (
+    ("l_sensor", 4),
+    ("l_event", 8),
+    ("l_belief", 8),
+    ("l_source", 4),
+    ("l_cp", 8),
+    ("l_value", 8),
+):
+    _ROW_TEMPLATE[_field] = _size
 _READ_DTYPE = np.dtype(
     [
         ("n", ">i2"),
@@ -138,6 +149,7 @@ def save_beliefs(
 
     cursor = session.connection().connection.dbapi_connection.cursor()
     try:
+        _check_references(cursor, arrays)
         cursor.execute(_CREATE_STAGING)
         cursor.execute(f"TRUNCATE {_STAGING}")
         cursor.copy_expert(
@@ -202,6 +214,21 @@ def latest_beliefs(
     return _decode_latest(buffer.getbuffer())
 
 
+def _check_references(cursor, arrays: dict[str, np.ndarray]) -> None:
+    """Every sensor and source exists; lock them like a foreign key would (see models)."""
+    for table, field in (("sensor", "sensor_id"), ("data_source", "source_id")):
+        wanted = np.unique(arrays[field])
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", (wanted.tolist(),)
+        )
+        missing = np.setdiff1d(wanted, [row[0] for row in cursor.fetchall()])
+        if missing.size:
+            first = int(np.flatnonzero(arrays[field] == missing[0])[0])
+            raise BeliefsError(
+                f"{table.replace('_', ' ')} {missing[0]} does not exist", field, first
+            )
+
+
 def empty_beliefs_frame() -> pd.DataFrame:
     return _decode_latest(memoryview(_COPY_HEADER + _COPY_TRAILER))
 
@@ -233,18 +260,9 @@ def _to_pg_us(index: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _encode_binary_copy(arrays: dict[str, np.ndarray]) -> bytes:
-    n = len(arrays["event_value"])
-    rows = np.empty(n, dtype=_ROW_DTYPE)
-    rows["n"] = len(BELIEF_COLUMNS)
-    for length_field, size in (
-        ("l_sensor", 4),
-        ("l_event", 8),
-        ("l_belief", 8),
-        ("l_source", 4),
-        ("l_cp", 8),
-        ("l_value", 8),
-    ):
-        rows[length_field] = size
+    # Field count and lengths are the same in every row: copy a template row, then fill in
+    # the values (each assignment byte-swaps a whole column at once).
+    rows = np.repeat(_ROW_TEMPLATE, len(arrays["event_value"]))
     for column in BELIEF_COLUMNS:
         rows[column] = arrays[column]
     return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER

@@ -53,11 +53,8 @@ def to_utc_index(values, field: str = "event_start") -> pd.DatetimeIndex:
     Strings may carry different offsets (a day across a DST change does); every one
     must carry one. Raises ``NaiveDatetimeError`` naming the first naive value.
     """
-    if isinstance(values, pd.DatetimeIndex):
-        index = values
-    elif isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
-        index = pd.DatetimeIndex(values)
-    else:
+    index = _aware_index_or_none(values, field)
+    if index is None:
         series = pd.Series(np.asarray(values, dtype=object) if len(values) else [], dtype=object)
         is_text = series.map(type).eq(str)
         if is_text.any():
@@ -76,6 +73,26 @@ def to_utc_index(values, field: str = "event_start") -> pd.DatetimeIndex:
             return index.tz_localize("UTC")
         raise NaiveDatetimeError(index[0], field)
     return index.tz_convert("UTC")
+
+
+def _aware_index_or_none(values, field: str) -> pd.DatetimeIndex | None:
+    """The fast, vectorised cases; None where values must be looked at one by one."""
+    if isinstance(values, pd.DatetimeIndex):
+        return values
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        return pd.DatetimeIndex(values)
+    array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if array.dtype.kind == "M":  # numpy datetime64 carries no offset at all
+        if len(array):
+            raise NaiveDatetimeError(pd.Timestamp(array[0]), field)
+        return pd.DatetimeIndex([], tz="UTC")
+    if array.dtype.kind == "O" and len(array) and not isinstance(array[0], str):
+        try:  # aware datetimes/Timestamps sharing one zone
+            index = pd.DatetimeIndex(array)
+        except (ValueError, TypeError):
+            return None  # mixed zones or naive ones among them
+        return index if index.tz is not None else None
+    return None
 
 
 def utcnow() -> datetime:

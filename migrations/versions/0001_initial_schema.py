@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 11:58:16.082136
+Create Date: 2026-11-25 12:18:39.764192
 """
 
 import sqlalchemy as sa
@@ -13,6 +13,35 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+
+# Deleting a sensor or data source deletes its beliefs (timed_belief has no foreign keys:
+# see bvp/data/models/beliefs.py). Written out here so this revision never changes.
+CASCADES = (("sensor", "sensor_id"), ("data_source", "source_id"))
+
+
+def create_cascade_triggers() -> None:
+    for parent, column in CASCADES:
+        function = f"delete_beliefs_of_deleted_{parent}"
+        op.execute(
+            f"""
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM timed_belief WHERE {column} IN (SELECT id FROM deleted_rows);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER {function} AFTER DELETE ON {parent}
+    REFERENCING OLD TABLE AS deleted_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+"""
+        )
+
+
+def drop_cascade_triggers() -> None:
+    for parent, _column in CASCADES:
+        function = f"delete_beliefs_of_deleted_{parent}"
+        op.execute(f"DROP TRIGGER IF EXISTS {function} ON {parent}")
+        op.execute(f"DROP FUNCTION IF EXISTS {function}()")
 
 
 def upgrade() -> None:
@@ -37,6 +66,23 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=255), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_role")),
         sa.UniqueConstraint("name", name=op.f("uq_role_name")),
+    )
+    op.create_table(
+        "timed_belief",
+        sa.Column("sensor_id", sa.Integer(), nullable=False),
+        sa.Column("event_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("belief_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("cumulative_probability", sa.Double(), server_default="0.5", nullable=False),
+        sa.Column("event_value", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "sensor_id",
+            "event_start",
+            "belief_time",
+            "source_id",
+            "cumulative_probability",
+            name=op.f("pk_timed_belief"),
+        ),
     )
     op.create_table(
         "asset",
@@ -133,41 +179,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", "role_id", name=op.f("pk_user_roles")),
     )
-    op.create_table(
-        "timed_belief",
-        sa.Column("sensor_id", sa.Integer(), nullable=False),
-        sa.Column("event_start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("belief_time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("source_id", sa.Integer(), nullable=False),
-        sa.Column("cumulative_probability", sa.Double(), server_default="0.5", nullable=False),
-        sa.Column("event_value", sa.Double(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["sensor_id"],
-            ["sensor.id"],
-            name=op.f("fk_timed_belief_sensor_id_sensor"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["source_id"],
-            ["data_source.id"],
-            name=op.f("fk_timed_belief_source_id_data_source"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint(
-            "sensor_id",
-            "event_start",
-            "belief_time",
-            "source_id",
-            "cumulative_probability",
-            name=op.f("pk_timed_belief"),
-        ),
-    )
-    op.create_index("ix_timed_belief_source_id", "timed_belief", ["source_id"], unique=False)
+
+    create_cascade_triggers()
 
 
 def downgrade() -> None:
-    op.drop_index("ix_timed_belief_source_id", table_name="timed_belief")
-    op.drop_table("timed_belief")
+    drop_cascade_triggers()
     op.drop_table("user_roles")
     op.drop_index(op.f("ix_sensor_asset_id"), table_name="sensor")
     op.drop_table("sensor")
@@ -175,5 +192,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_user_account_id"), table_name="user")
     op.drop_table("user")
     op.drop_table("asset")
+    op.drop_table("timed_belief")
     op.drop_table("role")
     op.drop_table("account")

@@ -145,3 +145,26 @@ def test_naive_event_starts_are_refused(db, sensor):
 def test_naive_belief_time_is_refused(db, sensor):
     with pytest.raises(NaiveDatetimeError, match="belief_time: 2024-06-02 00:00:00 has no UTC"):
         save(db, np.ones(96), pd.Timestamp("2024-06-02").to_pydatetime())
+
+
+def test_unknown_sensor_or_source_is_refused_and_nothing_is_stored(db, sensor):
+    with pytest.raises(BeliefsError, match=r"sensor_id\[0\]: sensor 99 does not exist"):
+        save(db, np.ones(96), END, sensor_id=99)
+    db.rollback()
+    with pytest.raises(BeliefsError, match=r"source_id\[0\]: data source 42 does not exist"):
+        save(db, np.ones(96), END, source=42)
+    db.rollback()
+    assert count_rows(db) == 0
+
+
+def test_deleting_a_sensor_or_source_deletes_its_beliefs(db, sensor):
+    from bvp.data.models import DataSource, Sensor
+
+    save(db, np.ones(96), END, source=METER)
+    save(db, np.ones(96), END, source=OTHER_METER)
+    db.delete(db.get(DataSource, OTHER_METER))
+    db.commit()
+    assert count_rows(db) == 96
+    db.delete(db.get(Sensor, sensor.id))
+    db.commit()
+    assert count_rows(db) == 0

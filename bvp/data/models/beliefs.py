@@ -2,13 +2,20 @@
 
 Rows are written and read set-based by ``bvp.data.beliefs``; this class exists for
 the schema (and migrations), not for per-row ORM use on hot paths.
+
+Referential integrity without per-row foreign-key checks: a foreign key on this table
+runs one lookup per inserted row, which measured at two thirds of the time of storing
+a sensor-year (bench/README.md). Instead ``save_beliefs`` checks the batch's sensor and
+source ids in one query each and takes the same ``FOR KEY SHARE`` row locks a foreign
+key would, so a concurrent delete waits; and deleting sensors or data sources deletes
+their beliefs through the statement-level triggers below (one set-based delete).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Double, ForeignKey, Index
+from sqlalchemy import DDL, DateTime, Double, Integer, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bvp.data.db import Base
@@ -16,22 +23,42 @@ from bvp.data.db import Base
 
 class TimedBelief(Base):
     __tablename__ = "timed_belief"
-    __table_args__ = (
-        # The primary key (sensor_id, event_start, belief_time, ...) serves "latest belief
-        # per event in a window for a sensor": a backward scan of it yields each event's
-        # newest belief first. Deleting or exporting by source uses this one.
-        Index("ix_timed_belief_source_id", "source_id"),
-    )
 
-    sensor_id: Mapped[int] = mapped_column(
-        ForeignKey("sensor.id", ondelete="CASCADE"), primary_key=True
-    )
+    # The primary key (sensor_id, event_start, belief_time, ...) serves "latest belief
+    # per event in a window for a sensor": a backward scan of it yields each event's
+    # newest belief first, without a sort.
+    sensor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     belief_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("data_source.id", ondelete="CASCADE"), primary_key=True
-    )
+    source_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cumulative_probability: Mapped[float] = mapped_column(
         Double, primary_key=True, default=0.5, server_default="0.5"
     )
     event_value: Mapped[float] = mapped_column(Double)
+
+
+# (table, column in timed_belief) whose deletion deletes the beliefs that refer to it.
+CASCADES = (("sensor", "sensor_id"), ("data_source", "source_id"))
+
+
+def cascade_trigger_ddl(parent: str, column: str) -> tuple[str, str]:
+    """CREATE and DROP statements of the trigger that cascades deletes of ``parent``."""
+    function = f"delete_beliefs_of_deleted_{parent}"
+    create = f"""
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM timed_belief WHERE {column} IN (SELECT id FROM deleted_rows);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER {function} AFTER DELETE ON {parent}
+    REFERENCING OLD TABLE AS deleted_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+"""
+    drop = f"DROP TRIGGER IF EXISTS {function} ON {parent}; DROP FUNCTION IF EXISTS {function}();"
+    return create, drop
+
+
+for _parent, _column in CASCADES:
+    event.listen(
+        TimedBelief.__table__, "after_create", DDL(cascade_trigger_ddl(_parent, _column)[0])
+    )
