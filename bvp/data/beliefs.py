@@ -90,6 +90,7 @@ _UPSERT = f"""
 WITH written AS (
     INSERT INTO timed_belief AS tb ({", ".join(BELIEF_COLUMNS)})
     SELECT {", ".join(BELIEF_COLUMNS)} FROM {_STAGING}
+    ORDER BY {", ".join(_KEY)}  -- one lock order: overlapping writers cannot deadlock
     ON CONFLICT ON CONSTRAINT pk_timed_belief
     DO UPDATE SET event_value = EXCLUDED.event_value
     WHERE tb.event_value IS DISTINCT FROM EXCLUDED.event_value

@@ -168,3 +168,32 @@ def test_deleting_a_sensor_or_source_deletes_its_beliefs(db, sensor):
     db.delete(db.get(Sensor, sensor.id))
     db.commit()
     assert count_rows(db) == 0
+
+
+def test_concurrent_writers_of_overlapping_data_both_succeed(app, db, sensor):
+    """Two writers posting the same day in opposite orders: no deadlock, no duplicates."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bvp.data.db import Session
+    from bvp.data.transactional import transactional
+
+    def write(order):
+        try:
+            for attempt in range(3):
+                with transactional() as session:
+                    save_beliefs(
+                        session,
+                        {"event_start": QUARTERS[order], "event_value": np.full(96, attempt)},
+                        sensor_id=sensor.id,
+                        source_id=METER,
+                        belief_time=END,
+                    )
+        finally:
+            Session.remove()
+
+    forwards, backwards = np.arange(96), np.arange(96)[::-1]
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(write, forwards), pool.submit(write, backwards)]:
+            future.result(timeout=60)
+    assert count_rows(db) == 96
+    assert (latest_beliefs(db, sensor.id, START, END)["event_value"] == 2.0).all()
