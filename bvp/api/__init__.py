@@ -1,9 +1,49 @@
-"""BVP's HTTP API (JSON, under /api/v1)."""
+"""BVP's HTTP API (JSON, under /api/v1), documented at /api/v1/openapi.json."""
 
+from __future__ import annotations
+
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
+from flask_smorest import Api
+
+from bvp import __version__
+
+api = Api()
 
 
 def register_api(app: Flask) -> None:
+    from bvp.api.assets import assets
+    from bvp.api.errors import ErrorSchema, register_error_handlers
     from bvp.api.health import health
+    from bvp.api.sensor_data import sensor_data
+    from bvp.api.sensors import sensors
+    from bvp.api.tokens import tokens
 
-    app.register_blueprint(health, url_prefix="/api/v1")
+    app.config.update(
+        API_TITLE="BVP",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="docs",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+    )
+    Api.ERROR_SCHEMA = ErrorSchema
+    api.init_app(
+        app,
+        spec_kwargs={
+            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    for blueprint in (health, tokens, assets, sensors, sensor_data):
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)  # after smorest's, so ours shape every error
+
+
+def _schema_name(schema) -> str:
+    """Component names: AssetSchema -> Asset; a partial (PATCH) variant -> AssetPatch."""
+    name = resolve_schema_cls(schema).__name__.removesuffix("Schema")
+    return f"{name}Patch" if getattr(schema, "partial", False) else name

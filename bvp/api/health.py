@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import current_app, jsonify
+from flask_smorest import Blueprint
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -10,10 +11,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from bvp.data.db import Session
 from bvp.queues import redis_connection
 
-health = Blueprint("health", __name__)
+health = Blueprint("health", __name__, url_prefix="/api/v1", description="Health")
 
 
 @health.get("/health")
+@health.doc(security=[])
 def get_health():
     status = {"database": "ok", "redis": "ok"}
     try:

@@ -388,3 +388,14 @@ def last_measured_event_start(session: Session, sensor_id: int) -> datetime | No
         ),
         {"sensor_id": int(sensor_id)},
     )
+
+
+def has_beliefs(session: Session, sensor_id: int) -> bool:
+    from sqlalchemy import text
+
+    return bool(
+        session.scalar(
+            text("SELECT EXISTS (SELECT 1 FROM timed_belief WHERE sensor_id = :sensor_id)"),
+            {"sensor_id": int(sensor_id)},
+        )
+    )

@@ -2,6 +2,7 @@
 
 from bvp.data.models.accounts import ROLE_NAMES, Account, Role, User, user_roles
 from bvp.data.models.assets import Asset
+from bvp.data.models.auth_tokens import AuthToken
 from bvp.data.models.beliefs import TimedBelief
 from bvp.data.models.data_sources import SOURCE_TYPES, DataSource
 from bvp.data.models.sensors import Sensor
@@ -11,6 +12,7 @@ __all__ = [
     "SOURCE_TYPES",
     "Account",
     "Asset",
+    "AuthToken",
     "DataSource",
     "Role",
     "Sensor",

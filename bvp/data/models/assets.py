@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Float, ForeignKey, Select, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bvp.data.db import Base
 from bvp.data.models.accounts import Account
@@ -25,3 +25,13 @@ class Asset(Base):
 
     def __repr__(self) -> str:
         return f"<Asset {self.id} {self.name!r}>"
+
+
+def assets_in_scope(account_id: int | None) -> Select[tuple[Asset]]:
+    """Assets of one account (None: of all accounts, for admins)."""
+    query = select(Asset).order_by(Asset.id)
+    return query if account_id is None else query.where(Asset.account_id == account_id)
+
+
+def find_asset(session: Session, asset_id: int, account_id: int | None) -> Asset | None:
+    return session.scalar(assets_in_scope(account_id).where(Asset.id == asset_id))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Interval, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Interval, Select, String, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bvp.data.db import Base
 from bvp.data.models.assets import Asset
@@ -32,3 +32,23 @@ class Sensor(Base):
 
     def __repr__(self) -> str:
         return f"<Sensor {self.id} {self.name!r} [{self.unit}]>"
+
+
+def sensors_in_scope(account_id: int | None) -> Select[tuple[Sensor]]:
+    """Sensors of one account (None: of all accounts, for admins)."""
+    query = select(Sensor).join(Asset).order_by(Sensor.id)
+    return query if account_id is None else query.where(Asset.account_id == account_id)
+
+
+def find_sensor(session: Session, sensor_id: int, account_id: int | None) -> Sensor | None:
+    """The sensor if it exists within the scope; None also when it belongs elsewhere."""
+    return session.scalar(sensors_in_scope(account_id).where(Sensor.id == sensor_id))
+
+
+def sensors_using_as_regressor(session: Session, sensor_id: int) -> list[int]:
+    """Ids of sensors whose forecasts use ``sensor_id``'s data (attributes.regressors)."""
+    return list(
+        session.scalars(
+            select(Sensor.id).where(Sensor.attributes["regressors"].contains([sensor_id]))
+        )
+    )

@@ -1,0 +1,120 @@
+"""Request and response schemas: they validate input and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from bvp.api.fields import Duration, Values
+
+AwareDateTime = fields.AwareDateTime  # refuses naive datetimes: "Not a valid aware datetime."
+
+
+def _check_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("Not an IANA time zone (e.g. Europe/Amsterdam).") from None
+
+
+class TokenRequestSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String(metadata={"description": "Send as `Authorization: Bearer <token>`."})
+    expires_at = fields.AwareDateTime()
+
+
+class AssetSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    asset_type = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    account_id = fields.Integer(
+        metadata={"description": "Admins only; others create in their own account."}
+    )
+    latitude = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    timezone = fields.String(load_default="UTC")
+
+    @validates("timezone")
+    def _timezone(self, value, **_kwargs):
+        _check_timezone(value)
+
+
+class SensorSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    event_resolution = Duration(required=True)
+    timezone = fields.String(load_default="UTC")
+    asset_id = fields.Integer(required=True)
+    attributes = fields.Dict(load_default=dict)
+
+    @validates("timezone")
+    def _timezone(self, value, **_kwargs):
+        _check_timezone(value)
+
+
+class SensorDeleteQuerySchema(Schema):
+    with_data = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Needed to delete a sensor that holds data (deletes it too)."},
+    )
+
+
+class PostDataSchema(Schema):
+    start = AwareDateTime(required=True, metadata={"example": "2024-03-31T00:00:00+01:00"})
+    duration = Duration(metadata={"description": "Covered by all values together."})
+    resolution = Duration(metadata={"description": "Covered by each value."})
+    values = Values(required=True, validate=validate.Length(min=1))
+    unit = fields.String(required=True, metadata={"example": "kW"})
+    prior = AwareDateTime(
+        metadata={"description": "When these values were known (belief time); default now."}
+    )
+    source = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "A label for the data source; default: the posting user."},
+    )
+
+    @validates_schema
+    def _one_of_duration_or_resolution(self, data, **_kwargs):
+        if ("duration" in data) == ("resolution" in data):
+            raise ValidationError("Give either duration or resolution.", "duration")
+
+
+class PostDataResultSchema(Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    skipped_nulls = fields.Integer()
+    forecasting_jobs = fields.List(fields.String())
+    jobs_pending = fields.Boolean(
+        metadata={"description": "True when the job queue was unreachable; data is stored."}
+    )
+
+
+class GetDataQuerySchema(Schema):
+    start = AwareDateTime(required=True)
+    end = AwareDateTime(required=True)
+    resolution = Duration()
+    unit = fields.String()
+    as_of = AwareDateTime(metadata={"description": "Only what was believed at this time."})
+    source = fields.Integer(metadata={"description": "Only beliefs of this data source id."})
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+    @validates_schema
+    def _window(self, data, **_kwargs):
+        if "start" in data and "end" in data and data["end"] <= data["start"]:
+            raise ValidationError("Must be after start.", "end")
+
+
+class SensorDataSchema(Schema):
+    sensor_id = fields.Integer()
+    start = fields.AwareDateTime()
+    end = fields.AwareDateTime()
+    resolution = Duration()
+    unit = fields.String()
+    values = Values(metadata={"description": "One per resolution step; null where unknown."})

@@ -1,0 +1,163 @@
+"""POST/GET /api/v1/sensors/<id>/data and GET /api/v1/sensors/<id>/forecasts."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pandas as pd
+from flask import Response, current_app
+from flask_smorest import Blueprint
+from redis.exceptions import RedisError
+
+from bvp.api.auth import (
+    WRITE_DATA_ROLES,
+    account_scope,
+    authenticate,
+    current_user,
+    not_found,
+    require_role,
+)
+from bvp.api.schemas import (
+    GetDataQuerySchema,
+    PostDataResultSchema,
+    PostDataSchema,
+    SensorDataSchema,
+)
+from bvp.data.models.data_sources import get_or_create_source
+from bvp.data.models.sensors import find_sensor, sensors_using_as_regressor
+from bvp.data.sensor_data import (
+    PostedSeries,
+    SeriesOut,
+    read_series,
+    resolution_from_duration,
+    store_posted_series,
+)
+from bvp.data.transactional import after_commit, transactional
+from bvp.forecasting.jobs import create_forecasting_jobs, parse_horizons
+from bvp.forecasting.pipeline import forecaster_source_ids, latest_origin
+from bvp.queues import redis_connection
+
+sensor_data = Blueprint(
+    "sensor_data", __name__, url_prefix="/api/v1/sensors", description="Sensor data"
+)
+sensor_data.before_request(authenticate)
+
+
+@sensor_data.post("/<int:sensor_id>/data")
+@sensor_data.arguments(PostDataSchema)
+@sensor_data.response(200, PostDataResultSchema)
+@sensor_data.alt_response(404, description="No such sensor (or not yours).")
+@sensor_data.alt_response(422, description="Invalid input; errors name the field and index.")
+def post_data(body, sensor_id: int):
+    """Store values spread evenly from start; enqueue forecasts if anything changed.
+
+    Values are converted to the sensor's unit and resampled to its resolution. Null
+    values are skipped. Posting the same body again changes nothing.
+    """
+    jobs: list[str] = []
+    pending = False
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        require_role(WRITE_DATA_ROLES, "writing data")
+        values = body["values"]
+        resolution = body.get("resolution") or resolution_from_duration(
+            body["duration"], len(values)
+        )
+        user = current_user()
+        label = body.get("source")
+        source = get_or_create_source(
+            session, f"{label} ({user.email})" if label else user.email, "user", user_id=user.id
+        )
+        series = PostedSeries(body["start"], resolution, values, body["unit"], body.get("prior"))
+        result = store_posted_series(session, sensor, series, source.id)
+        if result.created or result.updated:
+            targets = [sensor.id, *sensors_using_as_regressor(session, sensor.id)]
+            origins = {s: latest_origin(session, s) for s in targets}
+
+            def enqueue():
+                nonlocal pending
+                try:
+                    jobs.extend(_enqueue(origins))
+                except RedisError:
+                    current_app.logger.warning("Redis unreachable: forecasting jobs pending")
+                    pending = True
+
+            after_commit(enqueue)
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "skipped_nulls": result.skipped_nulls,
+        "forecasting_jobs": jobs,
+        "jobs_pending": pending,
+    }
+
+
+@sensor_data.get("/<int:sensor_id>/data")
+@sensor_data.arguments(GetDataQuerySchema, location="query")
+@sensor_data.response(200, SensorDataSchema)
+@sensor_data.alt_response(404, description="No such sensor (or not yours).")
+def get_data(query, sensor_id: int):
+    """The latest belief per event (as of a time, if given), on a regular grid."""
+    return _read(query, sensor_id, forecasts=False)
+
+
+@sensor_data.get("/<int:sensor_id>/forecasts")
+@sensor_data.arguments(GetDataQuerySchema, location="query")
+@sensor_data.response(200, SensorDataSchema)
+@sensor_data.alt_response(404, description="No such sensor (or not yours).")
+def get_forecasts(query, sensor_id: int):
+    """The latest forecast per event (as of a time, if given), on a regular grid."""
+    return _read(query, sensor_id, forecasts=True)
+
+
+def _read(query: dict, sensor_id: int, forecasts: bool):
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        sources = forecaster_source_ids(session) if forecasts else None
+        if "source" in query:
+            sources = [query["source"]]
+        series = read_series(
+            session,
+            sensor,
+            query["start"],
+            query["end"],
+            resolution=query.get("resolution"),
+            unit=query.get("unit"),
+            as_of=query.get("as_of"),
+            source=sources,
+        )
+    if query["format"] == "csv":
+        return _csv(series)
+    return {"sensor_id": sensor_id, **series.__dict__}
+
+
+def _csv(series: SeriesOut) -> Response:
+    starts = pd.date_range(series.start, periods=len(series.values), freq=series.resolution)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["event_start", f"value [{series.unit}]"])
+    for start, value in zip(starts, series.values.tolist(), strict=True):
+        writer.writerow([start.isoformat(), "" if np.isnan(value) else value])
+    return Response(buffer.getvalue(), mimetype="text/csv")
+
+
+def _enqueue(origins: dict) -> list[str]:
+    config = current_app.config
+    horizons = parse_horizons(config["FORECAST_HORIZONS"])
+    connection = redis_connection(config["REDIS_URL"])
+    job_ids = []
+    for sensor_id, origin in origins.items():
+        if origin is not None:
+            job_ids += create_forecasting_jobs(
+                connection,
+                [sensor_id],
+                origin,
+                horizons,
+                queue=config["FORECAST_QUEUE"],
+                retries=config["JOB_RETRIES"],
+                timeout=config["JOB_TIMEOUT_SECONDS"],
+            )
+    return job_ids

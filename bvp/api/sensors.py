@@ -1,0 +1,89 @@
+"""/api/v1/sensors: sensors of the caller's account (all accounts for admins)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+
+from bvp.api.auth import MANAGE_ROLES, account_scope, authenticate, not_found, require_role
+from bvp.api.errors import flush_or_conflict
+from bvp.api.schemas import SensorDeleteQuerySchema, SensorSchema
+from bvp.data.beliefs import has_beliefs
+from bvp.data.models import Sensor
+from bvp.data.models.assets import find_asset
+from bvp.data.models.sensors import find_sensor, sensors_in_scope
+from bvp.data.transactional import transactional
+
+sensors = Blueprint("sensors", __name__, url_prefix="/api/v1/sensors", description="Sensors")
+sensors.before_request(authenticate)
+
+
+@sensors.get("")
+@sensors.response(200, SensorSchema(many=True))
+def list_sensors():
+    """Sensors you can see."""
+    with transactional() as session:
+        return list(session.scalars(sensors_in_scope(account_scope())))
+
+
+@sensors.post("")
+@sensors.arguments(SensorSchema)
+@sensors.response(201, SensorSchema)
+def create_sensor(data):
+    """Create a sensor on one of your assets."""
+    require_role(MANAGE_ROLES, "creating sensors")
+    with transactional() as session:
+        if find_asset(session, data["asset_id"], account_scope()) is None:
+            abort(422, message="Unknown asset.", errors={"asset_id": ["No such asset."]})
+        sensor = Sensor(**data)
+        session.add(sensor)
+        flush_or_conflict(session, "name", "A sensor with this name exists on the asset.")
+        return sensor
+
+
+@sensors.get("/<int:sensor_id>")
+@sensors.response(200, SensorSchema)
+def get_sensor(sensor_id: int):
+    with transactional() as session:
+        return find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+
+
+@sensors.patch("/<int:sensor_id>")
+@sensors.arguments(SensorSchema(partial=True))
+@sensors.response(200, SensorSchema)
+def update_sensor(data, sensor_id: int):
+    """Change a sensor. Its unit and resolution cannot change once it holds data."""
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        require_role(MANAGE_ROLES, "changing sensors")
+        if "asset_id" in data and find_asset(session, data["asset_id"], account_scope()) is None:
+            abort(422, message="Unknown asset.", errors={"asset_id": ["No such asset."]})
+        frozen = [
+            k for k in ("unit", "event_resolution") if k in data and data[k] != getattr(sensor, k)
+        ]
+        if frozen and has_beliefs(session, sensor.id):
+            abort(
+                409,
+                message="The sensor holds data in its current unit and resolution.",
+                errors={k: ["Cannot change once the sensor holds data."] for k in frozen},
+            )
+        for key, value in data.items():
+            setattr(sensor, key, value)
+        flush_or_conflict(session, "name", "A sensor with this name exists on the asset.")
+        return sensor
+
+
+@sensors.delete("/<int:sensor_id>")
+@sensors.arguments(SensorDeleteQuerySchema, location="query")
+@sensors.response(204)
+def delete_sensor(query, sensor_id: int):
+    """Delete a sensor; one that holds data needs ?with_data=true (its data goes too)."""
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        require_role(MANAGE_ROLES, "deleting sensors")
+        if not query["with_data"] and has_beliefs(session, sensor.id):
+            abort(
+                409,
+                message="The sensor holds data; add ?with_data=true to delete it with its data.",
+                errors={"with_data": ["Needed for a sensor with data."]},
+            )
+        session.delete(sensor)

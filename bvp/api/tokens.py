@@ -1,0 +1,45 @@
+"""POST /api/v1/auth/token (email + password -> bearer token); DELETE revokes it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, g
+from flask_smorest import Blueprint, abort
+
+from bvp.api.auth import authenticate
+from bvp.api.schemas import TokenRequestSchema, TokenSchema
+from bvp.data.models.accounts import find_user_by_email
+from bvp.data.models.auth_tokens import issue_token, revoke_token
+from bvp.data.passwords import verify_password
+from bvp.data.transactional import transactional
+
+tokens = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
+
+
+@tokens.post("/token")
+@tokens.arguments(TokenRequestSchema)
+@tokens.response(201, TokenSchema)
+@tokens.alt_response(401, description="Wrong email or password, or an inactive user.")
+def create_token(credentials):
+    """Exchange email and password for a bearer token that expires."""
+    with transactional() as session:
+        user = find_user_by_email(session, credentials["email"])
+        if not (
+            user and user.active and verify_password(user.password_hash, credentials["password"])
+        ):
+            abort(401, message="Wrong email or password.")
+        lifetime = timedelta(seconds=current_app.config["TOKEN_LIFETIME_SECONDS"])
+        token, record = issue_token(session, user, lifetime)
+    return {"token": token, "expires_at": record.expires_at}
+
+
+@tokens.delete("/token")
+@tokens.response(204)
+@tokens.alt_response(401, description="No valid token was sent.")
+@tokens.doc(security=[{"bearerAuth": []}])
+def revoke_current_token():
+    """Revoke the token this request was made with."""
+    authenticate()
+    with transactional() as session:
+        revoke_token(session, session.merge(g.auth_token))

@@ -1,0 +1,121 @@
+"""Storing a posted series on a sensor: check the grid, convert the unit, resample, upsert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from bvp.data.beliefs import SaveResult, latest_beliefs, save_beliefs
+from bvp.data.models import Sensor
+from bvp.data.resampling import ResolutionError, to_resolution
+from bvp.data.units import convert, parse_unit
+from bvp.data.utc import to_utc, utcnow
+
+
+@dataclass(frozen=True)
+class PostedSeries:
+    start: datetime  # aware
+    resolution: timedelta  # what each value covers
+    values: np.ndarray  # float64, NaN where the client sent null
+    unit: str
+    prior: datetime | None = None  # belief time; default: now
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.resolution * len(self.values)
+
+
+def resolution_from_duration(duration: timedelta, count: int) -> timedelta:
+    """Values spread evenly over ``duration``; it must split into whole microseconds."""
+    if count == 0:
+        raise ResolutionError("no values to spread over the duration", "values")
+    step, remainder = divmod(duration, count)
+    if remainder or step <= timedelta(0):
+        raise ResolutionError(
+            f"{pd.Timedelta(duration).isoformat()} does not split evenly into {count} values",
+            "duration",
+        )
+    return step
+
+
+def store_posted_series(
+    session: Session, sensor: Sensor, series: PostedSeries, source_id: int
+) -> SaveResult:
+    """Store ``series`` as beliefs of ``sensor`` by ``source_id``; idempotent for re-posts."""
+    start = pd.Timestamp(to_utc(series.start, "start"))
+    resolution = sensor.event_resolution
+    check_on_grid(start, resolution, sensor.timezone)
+    values = convert(series.values, series.unit, sensor.unit, series.resolution)
+    events, values = to_resolution(
+        start, values, series.resolution, resolution, parse_unit(sensor.unit).is_rate
+    )
+    prior = to_utc(series.prior, "prior") if series.prior is not None else utcnow()
+    return save_beliefs(
+        session,
+        {"event_start": events, "event_value": values},
+        sensor_id=sensor.id,
+        source_id=source_id,
+        belief_time=prior,
+    )
+
+
+def check_on_grid(start: pd.Timestamp, resolution: timedelta, timezone: str) -> None:
+    """Events of a sensor start on its resolution's grid, counted from local midnight."""
+    if resolution <= timedelta(0) or timedelta(days=1) % resolution:
+        return  # no daily grid to keep to (e.g. a weekly or 7-minute resolution)
+    local = start.tz_convert(timezone)
+    if (local - local.normalize()) % resolution:
+        raise ResolutionError(
+            f"{start.isoformat()} is not on the sensor's {pd.Timedelta(resolution).isoformat()} "
+            "grid",
+            "start",
+        )
+
+
+@dataclass(frozen=True)
+class SeriesOut:
+    start: datetime
+    end: datetime
+    resolution: timedelta
+    unit: str
+    values: np.ndarray  # NaN where nothing is known
+
+
+def read_series(
+    session: Session,
+    sensor: Sensor,
+    start: datetime,
+    end: datetime,
+    *,
+    resolution: timedelta | None = None,
+    unit: str | None = None,
+    as_of: datetime | None = None,
+    source: int | None = None,
+) -> SeriesOut:
+    """The latest belief per event on a regular grid from ``start`` (NaN where unknown),
+    optionally resampled to ``resolution`` and converted to ``unit``."""
+    start_ts = pd.Timestamp(to_utc(start, "start"))
+    check_on_grid(start_ts, sensor.event_resolution, sensor.timezone)
+    steps = -(-(to_utc(end, "end") - start_ts.to_pydatetime()) // sensor.event_resolution)
+    grid = pd.date_range(start_ts, periods=steps, freq=sensor.event_resolution)
+    beliefs = latest_beliefs(
+        session, sensor.id, grid[0], grid[-1] + sensor.event_resolution, as_of=as_of, source=source
+    )
+    values = beliefs["event_value"].reindex(grid).to_numpy()
+    wanted = resolution or sensor.event_resolution
+    grid, values = to_resolution(
+        start_ts, values, sensor.event_resolution, wanted, parse_unit(sensor.unit).is_rate
+    )
+    if unit:
+        values = convert(values, sensor.unit, unit, wanted)
+    return SeriesOut(
+        grid[0].to_pydatetime(),
+        (grid[-1] + wanted).to_pydatetime(),
+        wanted,
+        unit or sensor.unit,
+        values,
+    )

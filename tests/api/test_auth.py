@@ -1,0 +1,78 @@
+"""Tokens: issued for the right password, required everywhere but health, revocable, expiring."""
+
+from datetime import timedelta
+
+import pytest
+
+from bvp.data.models import AuthToken
+from tests.api.conftest import PASSWORD
+
+
+def test_token_for_email_and_password_opens_the_api(app, world):
+    client = app.test_client()
+    response = client.post(
+        "/api/v1/auth/token", json={"email": "user@north.example", "password": PASSWORD}
+    )
+    assert response.status_code == 201
+    token = response.get_json()["token"]
+    assert response.get_json()["expires_at"].endswith("+00:00")
+    sensors = client.get("/api/v1/sensors", headers={"Authorization": f"Bearer {token}"})
+    assert sensors.status_code == 200
+
+
+def test_wrong_password_is_401_json(app, world):
+    response = app.test_client().post(
+        "/api/v1/auth/token", json={"email": "user@north.example", "password": "nope"}
+    )
+    assert response.status_code == 401
+    assert response.get_json()["message"] == "Wrong email or password."
+
+
+def test_inactive_user_gets_no_token(app, db, world):
+    from bvp.data.models import User
+
+    db.get(User, world["north"]["users"]["user"]).active = False
+    db.commit()
+    response = app.test_client().post(
+        "/api/v1/auth/token", json={"email": "user@north.example", "password": PASSWORD}
+    )
+    assert response.status_code == 401
+
+
+def test_token_request_without_email_names_the_field(app, world):
+    response = app.test_client().post("/api/v1/auth/token", json={"password": "x"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"email": ["Missing data for required field."]}
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/sensors", "/api/v1/assets", "/api/v1/sensors/1/data?start=x&end=y"]
+)
+def test_every_route_but_health_needs_a_token(app, world, url):
+    response = app.test_client().get(url)
+    assert response.status_code == 401
+    assert "Bearer" in response.get_json()["message"]
+    assert app.test_client().get("/api/v1/health").status_code in (200, 503)
+
+
+def test_a_revoked_token_no_longer_works(as_):
+    caller = as_("user")
+    assert caller.get("/api/v1/sensors").status_code == 200
+    assert caller.delete("/api/v1/auth/token").status_code == 204
+    response = caller.get("/api/v1/sensors")
+    assert response.status_code == 401
+    assert response.get_json()["message"] == "The token is unknown, expired or revoked."
+
+
+def test_an_expired_token_no_longer_works(as_, db):
+    caller = as_("user")
+    record = db.query(AuthToken).one()
+    record.expires_at = record.created_at - timedelta(seconds=1)
+    db.commit()
+    assert caller.get("/api/v1/sensors").status_code == 401
+
+
+def test_tokens_are_stored_hashed(as_, db):
+    caller = as_("user")
+    stored = db.query(AuthToken).one().token_hash
+    assert caller.token not in stored and len(stored) == 64
