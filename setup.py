@@ -27,6 +27,8 @@ setup(
         "tqdm>=4.66,<5",
         "argon2-cffi>=23.1,<26",
         "holidays>=0.50,<1",
+        "flask-smorest>=0.45,<0.47",
+        "marshmallow>=3.20,<4",
     ],
     extras_require={
         # Real measured sample data (NREL SERF East PV, MIT-licensed package data).
@@ -34,6 +36,7 @@ setup(
         "dev": [
             "pytest>=8,<9",
             "pytest-timeout>=2.3,<3",
+            "openapi-spec-validator>=0.7,<1",
             "fakeredis>=2.23,<3",
             "ruff>=0.6,<1",
             "pvanalytics>=0.2,<0.3",

@@ -100,7 +100,7 @@ def post_data(body, sensor_id: int):
 @sensor_data.response(200, SensorDataSchema)
 @sensor_data.alt_response(404, description="No such sensor (or not yours).")
 def get_data(query, sensor_id: int):
-    """The latest belief per event (as of a time, if given), on a regular grid."""
+    """The latest measured (not forecast) value per event, as of a time if given."""
     return _read(query, sensor_id, forecasts=False)
 
 
@@ -116,7 +116,8 @@ def get_forecasts(query, sensor_id: int):
 def _read(query: dict, sensor_id: int, forecasts: bool):
     with transactional() as session:
         sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
-        sources = forecaster_source_ids(session) if forecasts else None
+        forecasters = forecaster_source_ids(session)
+        sources = forecasters if forecasts else None
         if "source" in query:
             sources = [query["source"]]
         series = read_series(
@@ -128,6 +129,7 @@ def _read(query: dict, sensor_id: int, forecasts: bool):
             unit=query.get("unit"),
             as_of=query.get("as_of"),
             source=sources,
+            exclude_sources=() if forecasts else forecasters,
         )
     if query["format"] == "csv":
         return _csv(series)

@@ -172,12 +172,14 @@ def latest_beliefs(
     *,
     as_of: datetime | None = None,
     source: int | Iterable[int] | None = None,
+    exclude_sources: Iterable[int] = (),
     cumulative_probability: float = 0.5,
 ) -> pd.DataFrame:
     """The most recent belief per event with ``start <= event_start < end``.
 
     With ``as_of``, only beliefs formed at or before it count (what was known then).
-    With ``source``, only beliefs from that source id (or ids). One query; returns a
+    With ``source``, only beliefs from that source id (or ids); beliefs of
+    ``exclude_sources`` never count. One query; returns a
     DataFrame indexed by aware UTC ``event_start`` with columns ``event_value``,
     ``belief_time`` and ``source_id``. Ties in belief time go to the higher source id.
     """
@@ -199,6 +201,9 @@ def latest_beliefs(
     if source is not None:
         conditions.append("source_id = ANY(%(sources)s)")
         params["sources"] = [int(source)] if isinstance(source, int) else [int(s) for s in source]
+    if exclude_sources:
+        conditions.append("source_id <> ALL(%(excluded)s)")
+        params["excluded"] = [int(s) for s in exclude_sources]
     # Newest first on both columns: a backward scan of the primary key, no sort.
     query = (
         "SELECT DISTINCT ON (event_start) event_start, belief_time, source_id, event_value "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -33,7 +33,8 @@ def resolution_from_duration(duration: timedelta, count: int) -> timedelta:
     """Values spread evenly over ``duration``; it must split into whole microseconds."""
     if count == 0:
         raise ResolutionError("no values to spread over the duration", "values")
-    step, remainder = divmod(duration, count)
+    microseconds, remainder = divmod(duration // timedelta(microseconds=1), count)
+    step = timedelta(microseconds=microseconds)
     if remainder or step <= timedelta(0):
         raise ResolutionError(
             f"{pd.Timedelta(duration).isoformat()} does not split evenly into {count} values",
@@ -53,14 +54,25 @@ def store_posted_series(
     events, values = to_resolution(
         start, values, series.resolution, resolution, parse_unit(sensor.unit).is_rate
     )
+    already_known = 0
+    if series.prior is None:
+        # Without an explicit belief time, values this source already believes are not new
+        # beliefs: re-posting the same body stores nothing (and triggers no forecasts).
+        known = latest_beliefs(
+            session, sensor.id, events[0], events[-1] + resolution, source=source_id
+        )["event_value"].reindex(events)
+        same = known.to_numpy() == values
+        already_known = int(same.sum())
+        events, values = events[~same], values[~same]
     prior = to_utc(series.prior, "prior") if series.prior is not None else utcnow()
-    return save_beliefs(
+    result = save_beliefs(
         session,
         {"event_start": events, "event_value": values},
         sensor_id=sensor.id,
         source_id=source_id,
         belief_time=prior,
     )
+    return replace(result, unchanged=result.unchanged + already_known)
 
 
 def check_on_grid(start: pd.Timestamp, resolution: timedelta, timezone: str) -> None:
@@ -94,7 +106,8 @@ def read_series(
     resolution: timedelta | None = None,
     unit: str | None = None,
     as_of: datetime | None = None,
-    source: int | None = None,
+    source: int | list[int] | None = None,
+    exclude_sources: list[int] | tuple[int, ...] = (),
 ) -> SeriesOut:
     """The latest belief per event on a regular grid from ``start`` (NaN where unknown),
     optionally resampled to ``resolution`` and converted to ``unit``."""
@@ -103,7 +116,13 @@ def read_series(
     steps = -(-(to_utc(end, "end") - start_ts.to_pydatetime()) // sensor.event_resolution)
     grid = pd.date_range(start_ts, periods=steps, freq=sensor.event_resolution)
     beliefs = latest_beliefs(
-        session, sensor.id, grid[0], grid[-1] + sensor.event_resolution, as_of=as_of, source=source
+        session,
+        sensor.id,
+        grid[0],
+        grid[-1] + sensor.event_resolution,
+        as_of=as_of,
+        source=source,
+        exclude_sources=exclude_sources,
     )
     values = beliefs["event_value"].reindex(grid).to_numpy()
     wanted = resolution or sensor.event_resolution

@@ -1,0 +1,49 @@
+"""The whole loop: an API POST enqueues jobs, a real worker runs them, the API reads forecasts."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rq.job import Job
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_posted_data_is_forecast_by_a_worker_and_readable_through_the_api(as_, world, redis):
+    user = as_("user")
+    sensor = world["north"]["sensor"]
+    two_days = {
+        "start": "2024-06-01T00:00:00+02:00",
+        "duration": "P2D",
+        "values": [float(i % 96) for i in range(192)],
+        "unit": "kW",
+        "prior": "2024-06-03T00:00:00+02:00",
+    }
+    posted = user.post(f"/api/v1/sensors/{sensor}/data", json=two_days).get_json()
+    assert posted["created"] == 192
+    assert len(posted["forecasting_jobs"]) == 3  # PT1H, PT6H, P1D ahead
+
+    env = {**os.environ, "BVP_ENV": "testing"}
+    worker = subprocess.run(
+        [sys.executable, "-m", "flask", "run_forecasting_worker", "--burst"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == 0, worker.stderr
+    for job_id in posted["forecasting_jobs"]:
+        assert Job.fetch(job_id, connection=redis).get_status() == "finished"
+
+    forecasts = user.get(
+        f"/api/v1/sensors/{sensor}/forecasts",
+        query_string={"start": "2024-06-03T00:00:00+02:00", "end": "2024-06-04T00:00:00+02:00"},
+    ).get_json()
+    assert forecasts["values"] == [float(i) for i in range(96)]  # yesterday's profile
+    measured = user.get(
+        f"/api/v1/sensors/{sensor}/data",
+        query_string={"start": "2024-06-03T00:00:00+02:00", "end": "2024-06-04T00:00:00+02:00"},
+    ).get_json()
+    assert measured["values"] == [None] * 96  # forecasts are not measurements
