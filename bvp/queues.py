@@ -33,3 +33,13 @@ def run_worker(url: str, queues: list[str], name: str | None = None, burst: bool
     connection = redis_connection(url)
     worker = Worker([get_queue(connection, q) for q in queues], connection=connection, name=name)
     return worker.work(burst=burst, with_scheduler=True)
+
+
+def queue_status(connection: Redis) -> dict:
+    """Workers alive and jobs waiting per queue (raises RedisError if Redis is down)."""
+    from rq import Worker
+
+    return {
+        "workers": Worker.count(connection=connection),
+        "queues": {name: get_queue(connection, name).count for name in QUEUE_NAMES},
+    }

@@ -1,30 +1,58 @@
-"""GET /api/v1/health: is the database reachable, is Redis reachable."""
+"""GET /healthcheck (and /api/v1/health): is every part BVP needs up? No auth.
+
+200 when the database answers at the migrated schema head and Redis answers; 503
+otherwise, naming the part that failed. Workers alive and queue depths are reported
+(no worker is a warning, not a failure: data is still stored and jobs wait).
+"""
 
 from __future__ import annotations
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from flask import current_app, jsonify
 from flask_smorest import Blueprint
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bvp.data.db import Session
-from bvp.queues import redis_connection
+from bvp.data.db import Session, schema_revision
+from bvp.queues import queue_status, redis_connection
 
-health = Blueprint("health", __name__, url_prefix="/api/v1", description="Health")
+health = Blueprint("health", __name__, description="Health")
 
 
-@health.get("/health")
+def _head_revision() -> str | None:
+    directory = current_app.extensions["migrate"].directory
+    config = Config()
+    config.set_main_option("script_location", directory)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+@health.get("/healthcheck")
+@health.get("/api/v1/health")
 @health.doc(security=[])
-def get_health():
-    status = {"database": "ok", "redis": "ok"}
+@health.response(200, description="Every part is up.")
+@health.alt_response(503, description="A part is down; the body says which.")
+def healthcheck():
+    """Database (and its schema revision), Redis, workers alive, queue depths."""
+    report: dict = {}
+    failed = []
     try:
-        Session().execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        status["database"] = "unreachable"
+        revision = schema_revision(Session())
+        head = _head_revision()
+        report["database"] = {"ok": True, "revision": revision, "head": head}
+        if revision != head:
+            report["database"]["ok"] = False
+            failed.append("database migrations (run `flask db upgrade`)")
+    except SQLAlchemyError as error:
+        report["database"] = {"ok": False, "error": type(error).__name__}
+        failed.append("database")
     try:
-        redis_connection(current_app.config["REDIS_URL"]).ping()
-    except RedisError:
-        status["redis"] = "unreachable"
-    healthy = status["database"] == "ok"
-    return jsonify(status=("ok" if healthy else "degraded"), **status), (200 if healthy else 503)
+        report["redis"] = {
+            "ok": True,
+            **queue_status(redis_connection(current_app.config["REDIS_URL"])),
+        }
+    except RedisError as error:
+        report["redis"] = {"ok": False, "error": type(error).__name__}
+        failed.append("redis")
+    status = 503 if failed else 200
+    return jsonify(status=("unhealthy" if failed else "healthy"), failed=failed, **report), status

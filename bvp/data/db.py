@@ -89,3 +89,9 @@ def _forget_inherited_connections() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
+def schema_revision(session) -> str | None:
+    """The alembic revision the database is at (None before the first migration)."""
+    exists = session.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+    return session.scalar(text("SELECT version_num FROM alembic_version")) if exists else None
