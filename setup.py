@@ -29,6 +29,7 @@ setup(
         "holidays>=0.50,<1",
         "flask-smorest>=0.45,<0.47",
         "marshmallow>=3.20,<4",
+        "flask-limiter[redis]>=3.5,<4",
     ],
     extras_require={
         # Real measured sample data (NREL SERF East PV, MIT-licensed package data).

@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     # API
     "TOKEN_LIFETIME_SECONDS": 6 * 3600,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes per request body; larger is a 413
+    "RATE_LIMIT": "1200 per minute",  # per client (token or address); more is a 429
+    "RATE_LIMIT_STORAGE_URI": "",  # default: the Redis of BVP_REDIS_URL
 }
 
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -60,6 +62,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
         "REDIS_URL": "redis://127.0.0.1:6379/15",
         "SECRET_KEY": "testing-only-secret-key",
+        "RATE_LIMIT_STORAGE_URI": "memory://",
     },
     "production": {},
 }

@@ -16,6 +16,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.assets import assets
     from bvp.api.errors import ErrorSchema, register_error_handlers
     from bvp.api.health import health
+    from bvp.api.limits import init_limits, limiter
     from bvp.api.sensor_data import sensor_data
     from bvp.api.sensors import sensors
     from bvp.api.tokens import tokens
@@ -38,6 +39,8 @@ def register_api(app: Flask) -> None:
             "security": [{"bearerAuth": []}],
         },
     )
+    init_limits(app)
+    limiter.exempt(health)
     for blueprint in (health, tokens, assets, sensors, sensor_data):
         api.register_blueprint(blueprint)
     register_error_handlers(app)  # after smorest's, so ours shape every error

@@ -76,3 +76,17 @@ def test_tokens_are_stored_hashed(as_, db):
     caller = as_("user")
     stored = db.query(AuthToken).one().token_hash
     assert caller.token not in stored and len(stored) == 64
+
+
+def test_too_many_requests_from_one_client_is_429(app, as_):
+    caller, other = as_("user"), as_("viewer")
+    app.config["RATE_LIMIT"] = "3 per minute"
+    try:
+        responses = [caller.get("/api/v1/sensors") for _ in range(4)]
+        other_status = other.get("/api/v1/sensors").status_code
+    finally:
+        app.config["RATE_LIMIT"] = "1200 per minute"
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert responses[-1].get_json()["status"] == 429
+    assert "Retry-After" in responses[-1].headers
+    assert other_status == 200  # limits are per client
