@@ -30,6 +30,8 @@ setup(
         "flask-smorest>=0.45,<0.47",
         "marshmallow>=3.20,<4",
         "flask-limiter[redis]>=3.5,<4",
+        "orjson>=3.10,<4",
+        "gunicorn>=22,<24",
     ],
     extras_require={
         # Real measured sample data (NREL SERF East PV, MIT-licensed package data).
@@ -38,6 +40,7 @@ setup(
             "pytest>=8,<9",
             "pytest-timeout>=2.3,<3",
             "openapi-spec-validator>=0.7,<1",
+            "httpx>=0.27,<1",
             "fakeredis>=2.23,<3",
             "ruff>=0.6,<1",
             "pvanalytics>=0.2,<0.3",

@@ -21,7 +21,6 @@ migrate = Migrate()
 def create_app(environment: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(environment, overrides)
     app = Flask("bvp")
-    app.json.sort_keys = False
     app.config.update(settings.values)
     app.config["BVP_ENV"] = settings.environment
     app.config["BVP_SETTING_ORIGINS"] = settings.origins

@@ -8,6 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from bvp import __version__
+from bvp.api.json import OrjsonProvider
 
 api = Api()
 
@@ -21,6 +22,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.sensors import sensors
     from bvp.api.tokens import tokens
 
+    app.json = OrjsonProvider(app)
     app.config.update(
         API_TITLE="BVP",
         API_VERSION=__version__,

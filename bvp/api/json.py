@@ -1,0 +1,34 @@
+"""orjson for request and response bodies: 35k floats parse in ~1 ms instead of ~11 ms.
+
+orjson refuses NaN and Infinity literals (not JSON), so they are a 400 like any other
+malformed body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Blueprint
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+
+class OrjsonParser(FlaskParser):
+    def _raw_load_json(self, req) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        return orjson.loads(req.get_data(cache=True))
+
+
+# Set before any route module is imported: @blueprint.arguments binds the parser then.
+Blueprint.ARGUMENTS_PARSER = OrjsonParser()
