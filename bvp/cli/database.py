@@ -38,6 +38,12 @@ def db_create() -> None:
 @click.command("db_populate")
 @click.option("--structure", is_flag=True, help="Roles, demo account, admin user, assets, sensors.")
 @click.option("--data", is_flag=True, help="Real sample measurements (NREL SERF, 2016).")
+@click.option(
+    "--hold-back",
+    default="PT0S",
+    show_default=True,
+    help="Leave the sample's last stretch out (ISO 8601 duration), e.g. P1D to post it later.",
+)
 @click.option("--forecasts", is_flag=True, help="Forecasts for the sample sensors, made now.")
 @click.option("--admin-email", default="admin@bvp.example", show_default=True)
 @click.option(
@@ -46,7 +52,7 @@ def db_create() -> None:
     help="Password for a new admin user (or BVP_ADMIN_PASSWORD); prompted if needed.",
 )
 @with_appcontext
-def db_populate(structure, data, forecasts, admin_email, admin_password) -> None:
+def db_populate(structure, data, hold_back, forecasts, admin_email, admin_password) -> None:
     """Put the demo structure, sample data and/or forecasts in; safe to run again."""
     if not (structure or data or forecasts):
         raise click.UsageError("Say what to populate: --structure, --data and/or --forecasts.")
@@ -65,13 +71,18 @@ def db_populate(structure, data, forecasts, admin_email, admin_password) -> None
             click.echo(f"{len(report.existing)} structure items already existed.")
         sensors = _sample_sensors(session)
         if data:
-            for key, result in populate_sample_data(session, sensors).items():
+            held_back = parse_horizons(hold_back)[0]
+            changed = []
+            for key, result in populate_sample_data(session, sensors, held_back).items():
                 click.echo(
                     f"{key}: {result.created} beliefs created, {result.updated} updated, "
                     f"{result.unchanged} unchanged"
                 )
-            origins = _origins(session, sensors.values())
-            after_commit(lambda: _enqueue(origins, horizons))
+                if result.created or result.updated:
+                    changed.append(sensors[key])
+            if changed:  # new data: forecasts are due, once it is committed
+                origins = _origins(session, changed)
+                after_commit(lambda: _enqueue(origins, horizons))
         if forecasts:
             for sensor_id, origin in _origins(session, sensors.values()).items():
                 for horizon in horizons:

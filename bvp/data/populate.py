@@ -7,6 +7,7 @@ changes nothing the second time) and returns counts so the CLI can say what it d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -86,12 +87,19 @@ def populate_structure(
     return report
 
 
-def populate_sample_data(session: Session, sensors: dict[str, int]) -> dict[str, SaveResult]:
-    """Measurements from the sample files; each believed at the end of its interval."""
+def populate_sample_data(
+    session: Session, sensors: dict[str, int], hold_back: timedelta = timedelta(0)
+) -> dict[str, SaveResult]:
+    """Measurements from the sample files; each believed at the end of its interval.
+
+    ``hold_back`` leaves the last stretch of the sample out (the demo posts it through
+    the API, as a client would).
+    """
     source = get_or_create_source(session, SAMPLE_SOURCE, "importer")
     results = {}
     for series in SERIES:
         values = load_sample_series(series)
+        values = values[values.index < values.index[-1] + RESOLUTION - hold_back]
         results[series.key] = save_beliefs(
             session,
             {
