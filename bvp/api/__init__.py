@@ -21,6 +21,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.sensor_data import sensor_data
     from bvp.api.sensors import sensors
     from bvp.api.tokens import tokens
+    from bvp.api.users import users
 
     app.json = OrjsonProvider(app)
     app.config.update(
@@ -43,7 +44,7 @@ def register_api(app: Flask) -> None:
     )
     init_limits(app)
     limiter.exempt(health)
-    for blueprint in (health, tokens, assets, sensors, sensor_data):
+    for blueprint in (health, tokens, users, assets, sensors, sensor_data):
         api.register_blueprint(blueprint)
     register_error_handlers(app)  # after smorest's, so ours shape every error
 

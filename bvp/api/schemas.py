@@ -118,3 +118,37 @@ class SensorDataSchema(Schema):
     resolution = Duration()
     unit = fields.String()
     values = Values(metadata={"description": "One per resolution step; null where unknown."})
+
+
+class AccountSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    timezone = fields.String(load_default="UTC")
+
+    @validates("timezone")
+    def _timezone(self, value, **_kwargs):
+        _check_timezone(value)
+
+
+class UserSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    email = fields.Email(required=True)
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=8, max=200)
+    )
+    account_id = fields.Integer(
+        metadata={"description": "Admins only; account admins create users in their account."}
+    )
+    roles = fields.Method("_role_names", deserialize="_load_roles", required=True)
+    active = fields.Boolean(load_default=True)
+
+    def _role_names(self, user) -> list[str]:
+        return sorted(role.name for role in user.roles)
+
+    def _load_roles(self, value) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError("Must be a list of role names.")
+        unknown = sorted(set(value) - {"admin", "account-admin", "user", "viewer"})
+        if unknown:
+            raise ValidationError(f"Unknown roles: {', '.join(unknown)}.")
+        return value

@@ -6,7 +6,16 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     from bvp.cli.database import db_create, db_depopulate, db_populate
     from bvp.cli.forecasts import forecasts
+    from bvp.cli.users import accounts, users
     from bvp.cli.workers import run_forecasting_worker
 
-    for command in (db_create, db_populate, db_depopulate, run_forecasting_worker, forecasts):
+    for command in (
+        db_create,
+        db_populate,
+        db_depopulate,
+        run_forecasting_worker,
+        forecasts,
+        accounts,
+        users,
+    ):
         app.cli.add_command(command)

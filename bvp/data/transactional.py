@@ -39,13 +39,10 @@ class transactional(ContextDecorator):  # noqa: N801 - reads as a statement: `wi
             except BaseException:
                 session.rollback()
                 raise
-            finally:
-                session.expunge_all()
             for callback in callbacks:
                 callback()
         else:
             session.rollback()
-            session.expunge_all()
         return False
 
 

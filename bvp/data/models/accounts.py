@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, func, select
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Select, String, Table, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bvp.data.db import Base
@@ -82,3 +82,38 @@ def ensure_roles(session: Session) -> list[Role]:
 
 def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def users_in_scope(account_id: int | None) -> Select[tuple[User]]:
+    """Users of one account (None: of all accounts, for admins)."""
+    query = select(User).order_by(User.id)
+    return query if account_id is None else query.where(User.account_id == account_id)
+
+
+def accounts_in_scope(account_id: int | None) -> Select[tuple[Account]]:
+    query = select(Account).order_by(Account.id)
+    return query if account_id is None else query.where(Account.id == account_id)
+
+
+def roles_named(session: Session, names: list[str]) -> list[Role]:
+    """The roles with these names; a ValueError names any that does not exist."""
+    roles = {r.name: r for r in ensure_roles(session)}
+    unknown = [n for n in names if n not in roles]
+    if unknown:
+        raise ValueError(f"roles: unknown {', '.join(unknown)}; known: {', '.join(ROLE_NAMES)}")
+    return [roles[n] for n in names]
+
+
+def create_user(
+    session: Session, email: str, password: str, account: Account, role_names: list[str]
+) -> User:
+    from bvp.data.passwords import hash_password
+
+    user = User(
+        email=email.strip().lower(),
+        password_hash=hash_password(password),
+        account=account,
+        roles=roles_named(session, role_names),
+    )
+    session.add(user)
+    return user

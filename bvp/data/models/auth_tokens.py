@@ -54,3 +54,15 @@ def user_for_token(session: Session, token: str) -> tuple[User, AuthToken] | Non
 def revoke_token(session: Session, record: AuthToken) -> None:
     record.revoked_at = utcnow()
     session.flush()
+
+
+def revoke_all_tokens(session: Session, user: User) -> int:
+    """Revoke every active token of ``user`` (on deactivation); returns how many."""
+    from sqlalchemy import update
+
+    result = session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount
