@@ -32,6 +32,8 @@ setup(
         "flask-limiter[redis]>=3.5,<4",
         "orjson>=3.10,<4",
         "gunicorn>=22,<24",
+        "mohawk>=1.1,<2",
+        "cryptography>=42,<51",
     ],
     extras_require={
         # Real measured sample data (NREL SERF East PV, MIT-licensed package data).

@@ -15,6 +15,7 @@ api = Api()
 
 def register_api(app: Flask) -> None:
     from bvp.api.assets import assets
+    from bvp.api.clients import clients
     from bvp.api.errors import ErrorSchema, register_error_handlers
     from bvp.api.health import health
     from bvp.api.limits import init_limits, limiter
@@ -38,13 +39,24 @@ def register_api(app: Flask) -> None:
         app,
         spec_kwargs={
             "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),
-            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-            "security": [{"bearerAuth": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                    "hawk": {
+                        "type": "apiKey",
+                        "in": "header",
+                        "name": "Authorization",
+                        "description": "Hawk request signing (client id and key from "
+                        "POST /api/v1/clients), e.g. with the mohawk library.",
+                    },
+                }
+            },
+            "security": [{"bearerAuth": []}, {"hawk": []}],
         },
     )
     init_limits(app)
     limiter.exempt(health)
-    for blueprint in (health, tokens, users, assets, sensors, sensor_data):
+    for blueprint in (health, tokens, clients, users, assets, sensors, sensor_data):
         api.register_blueprint(blueprint)
     register_error_handlers(app)  # after smorest's, so ours shape every error
 

@@ -12,6 +12,7 @@ from flask import g
 from flask import request as flask_request
 from flask_smorest import abort
 
+from bvp.api.hawk import user_for_hawk
 from bvp.data.db import Session
 from bvp.data.models import User
 from bvp.data.models.auth_tokens import user_for_token
@@ -22,10 +23,18 @@ WRITE_DATA_ROLES = {"admin", "account-admin", "user"}
 
 
 def authenticate() -> None:
-    """before_request of protected blueprints: a valid bearer token, or 401."""
-    scheme, _, token = flask_request.headers.get("Authorization", "").partition(" ")
+    """before_request of protected blueprints: a valid bearer token or Hawk signature."""
+    authorization = flask_request.headers.get("Authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "hawk":
+        g.user, g.auth_token = user_for_hawk(authorization), None
+        return
     if scheme.lower() != "bearer" or not token.strip():
-        abort(401, message="Authentication needed: send `Authorization: Bearer <token>`.")
+        abort(
+            401,
+            message="Authentication needed: send `Authorization: Bearer <token>` "
+            "or sign the request with Hawk.",
+        )
     found = user_for_token(Session(), token.strip())
     if found is None:
         abort(401, message="The token is unknown, expired or revoked.")

@@ -152,3 +152,15 @@ class UserSchema(Schema):
         if unknown:
             raise ValidationError(f"Unknown roles: {', '.join(unknown)}.")
         return value
+
+
+class ApiClientSchema(Schema):
+    client_id = fields.String(dump_only=True)
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    user_id = fields.Integer(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    revoked_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    key = fields.String(
+        dump_only=True,
+        metadata={"description": "The Hawk key; returned once, on creation, never again."},
+    )

@@ -41,5 +41,7 @@ def create_token(credentials):
 def revoke_current_token():
     """Revoke the token this request was made with."""
     authenticate()
+    if g.auth_token is None:
+        abort(422, message="This request was not made with a token.")
     with transactional() as session:
         revoke_token(session, session.merge(g.auth_token))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from bvp.data.models.accounts import (
     find_user_by_email,
     users_in_scope,
 )
+from bvp.data.models.api_clients import create_client
 from bvp.data.models.auth_tokens import revoke_all_tokens
 from bvp.data.transactional import transactional
 
@@ -88,3 +90,16 @@ def deactivate_user(email: str) -> None:
         user.active = False
         revoked = revoke_all_tokens(session, user)
         click.echo(f"deactivated {user.email}; {revoked} tokens revoked")
+
+
+@users.command("add-client")
+@click.option("--email", required=True, help="The user the client acts as.")
+@click.option("--name", default="", help="What the client is, e.g. 'meter gateway 7'.")
+def add_client(email: str, name: str) -> None:
+    """Hawk credentials for a machine client; the key is printed once, store it now."""
+    with transactional() as session:
+        user = find_user_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"There is no user {email!r}.")
+        client, key = create_client(session, user, name, current_app.config["SECRET_KEY"])
+        click.echo(f"Hawk id:  {client.client_id}\nHawk key: {key}")

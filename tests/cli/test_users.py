@@ -44,3 +44,22 @@ def test_clear_errors_for_unknown_account_and_duplicates(app, db):
     run(app, "accounts", "create", "--name", "dup")
     again = run(app, "accounts", "create", "--name", "dup")
     assert again.exit_code == 1 and "exists already" in again.output
+
+
+def test_add_client_prints_hawk_credentials_once(app, db):
+    run(app, "accounts", "create", "--name", "grid co")
+    run(
+        app,
+        "users",
+        "create",
+        "--email",
+        "gw@grid.example",
+        "--account",
+        "grid co",
+        "--password",
+        "s3cret-pass",
+    )
+    result = run(app, "users", "add-client", "--email", "gw@grid.example", "--name", "gateway")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Hawk id:  bvp-") and lines[1].startswith("Hawk key: ")

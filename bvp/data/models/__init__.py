@@ -1,6 +1,7 @@
 """All models, imported here so the metadata (and alembic) sees every table."""
 
 from bvp.data.models.accounts import ROLE_NAMES, Account, Role, User, user_roles
+from bvp.data.models.api_clients import ApiClient
 from bvp.data.models.assets import Asset
 from bvp.data.models.auth_tokens import AuthToken
 from bvp.data.models.beliefs import TimedBelief
@@ -11,6 +12,7 @@ __all__ = [
     "ROLE_NAMES",
     "SOURCE_TYPES",
     "Account",
+    "ApiClient",
     "Asset",
     "AuthToken",
     "DataSource",
