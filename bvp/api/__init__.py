@@ -15,6 +15,7 @@ api = Api()
 
 def register_api(app: Flask) -> None:
     from bvp.api.assets import assets
+    from bvp.api.beliefs import beliefs
     from bvp.api.clients import clients
     from bvp.api.errors import ErrorSchema, register_error_handlers
     from bvp.api.health import health
@@ -56,7 +57,7 @@ def register_api(app: Flask) -> None:
     )
     init_limits(app)
     limiter.exempt(health)
-    for blueprint in (health, tokens, clients, users, assets, sensors, sensor_data):
+    for blueprint in (health, tokens, clients, users, assets, sensors, sensor_data, beliefs):
         api.register_blueprint(blueprint)
     register_error_handlers(app)  # after smorest's, so ours shape every error
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from bvp.data.belief_export import CursorError
 from bvp.data.beliefs import BeliefsError
 from bvp.data.resampling import ResolutionError
 from bvp.data.units import UnitError
@@ -88,6 +89,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(error: HTTPException):
         return error_response(*http_error_body(error))
 
+    @app.errorhandler(CursorError)
     @app.errorhandler(NaiveDatetimeError)
     @app.errorhandler(BeliefsError)
     @app.errorhandler(UnitError)

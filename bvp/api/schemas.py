@@ -164,3 +164,34 @@ class ApiClientSchema(Schema):
         dump_only=True,
         metadata={"description": "The Hawk key; returned once, on creation, never again."},
     )
+
+
+class ExportQuerySchema(Schema):
+    sensor = fields.List(
+        fields.Integer(), load_default=list, metadata={"description": "Sensor ids (repeatable)."}
+    )
+    updated_since = AwareDateTime(metadata={"description": "Only beliefs written since."})
+    cursor = fields.String(metadata={"description": "From the previous page's `cursor`."})
+    limit = fields.Integer(load_default=1000, validate=validate.Range(1, 10_000))
+
+
+class ExportedBeliefSchema(Schema):
+    sensor_id = fields.Integer()
+    event_start = fields.AwareDateTime()
+    belief_time = fields.AwareDateTime()
+    source_id = fields.Integer()
+    cumulative_probability = fields.Float()
+    event_value = fields.Float()
+    recorded_at = fields.AwareDateTime()
+
+
+class ExportPageSchema(Schema):
+    beliefs = fields.List(fields.Nested(ExportedBeliefSchema))
+    cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "Keep it: the next export starts here (nothing skipped)."},
+    )
+    next = fields.String(
+        allow_none=True,
+        metadata={"description": "Link to the next page while this page was full."},
+    )

@@ -92,7 +92,8 @@ WITH written AS (
     SELECT {", ".join(BELIEF_COLUMNS)} FROM {_STAGING}
     ORDER BY {", ".join(_KEY)}  -- one lock order: overlapping writers cannot deadlock
     ON CONFLICT ON CONSTRAINT pk_timed_belief
-    DO UPDATE SET event_value = EXCLUDED.event_value
+    DO UPDATE SET event_value = EXCLUDED.event_value,
+        recorded_at = EXCLUDED.recorded_at, recorded_txid = EXCLUDED.recorded_txid
     WHERE tb.event_value IS DISTINCT FROM EXCLUDED.event_value
     RETURNING (xmax = 0) AS created
 )

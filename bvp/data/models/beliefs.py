@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, DateTime, Double, Integer, event
+from sqlalchemy import DDL, BigInteger, DateTime, Double, Index, Integer, event, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bvp.data.db import Base
+
+# The writing transaction's id (xid8 as bigint); see pg_current_xact_id().
+CURRENT_TXID = text("(pg_current_xact_id()::text::bigint)")
 
 
 class TimedBelief(Base):
@@ -35,6 +38,16 @@ class TimedBelief(Base):
         Double, primary_key=True, default=0.5, server_default="0.5"
     )
     event_value: Mapped[float] = mapped_column(Double)
+    # When and by which transaction this row was last written: the bulk export pages
+    # through beliefs in this order (see bvp/data/belief_export.py).
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    recorded_txid: Mapped[int] = mapped_column(BigInteger, server_default=CURRENT_TXID)
+
+    __table_args__ = (
+        Index("ix_timed_belief_recorded_txid", "recorded_txid", postgresql_using="brin"),
+    )
 
 
 # (table, column in timed_belief) whose deletion deletes the beliefs that refer to it.
