@@ -35,9 +35,8 @@ from bvp.data.sensor_data import (
     store_posted_series,
 )
 from bvp.data.transactional import after_commit, transactional
-from bvp.forecasting.jobs import create_forecasting_jobs, parse_horizons
-from bvp.forecasting.pipeline import forecaster_source_ids, latest_origin
-from bvp.queues import redis_connection
+from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
+from bvp.forecasting.pipeline import forecast_origins, forecaster_source_ids
 
 sensor_data = Blueprint(
     "sensor_data", __name__, url_prefix="/api/v1/sensors", description="Sensor data"
@@ -74,12 +73,13 @@ def post_data(body, sensor_id: int):
         result = store_posted_series(session, sensor, series, source.id)
         if result.created or result.updated:
             targets = [sensor.id, *sensors_using_as_regressor(session, sensor.id)]
-            origins = {s: latest_origin(session, s) for s in targets}
+            origins = forecast_origins(session, targets)
+            settings = JobSettings.from_config(current_app.config)
 
             def enqueue():
                 nonlocal pending
                 try:
-                    jobs.extend(_enqueue(origins))
+                    jobs.extend(enqueue_forecasts(settings, origins))
                 except RedisError:
                     current_app.logger.warning("Redis unreachable: forecasting jobs pending")
                     pending = True
@@ -144,22 +144,3 @@ def _csv(series: SeriesOut) -> Response:
     for start, value in zip(starts, series.values.tolist(), strict=True):
         writer.writerow([start.isoformat(), "" if np.isnan(value) else value])
     return Response(buffer.getvalue(), mimetype="text/csv")
-
-
-def _enqueue(origins: dict) -> list[str]:
-    config = current_app.config
-    horizons = parse_horizons(config["FORECAST_HORIZONS"])
-    connection = redis_connection(config["REDIS_URL"])
-    job_ids = []
-    for sensor_id, origin in origins.items():
-        if origin is not None:
-            job_ids += create_forecasting_jobs(
-                connection,
-                [sensor_id],
-                origin,
-                horizons,
-                queue=config["FORECAST_QUEUE"],
-                retries=config["JOB_RETRIES"],
-                timeout=config["JOB_TIMEOUT_SECONDS"],
-            )
-    return job_ids

@@ -21,9 +21,14 @@ from bvp.data.populate import (
     populate_structure,
 )
 from bvp.data.transactional import after_commit, transactional
-from bvp.forecasting.jobs import create_forecasting_jobs, iso_duration, parse_horizons
-from bvp.forecasting.pipeline import latest_origin, make_forecast
-from bvp.queues import redis_connection
+from bvp.forecasting.jobs import (
+    JobSettings,
+    enqueue_forecasts,
+    iso_duration,
+    parse_duration,
+    parse_horizons,
+)
+from bvp.forecasting.pipeline import forecast_origins, make_forecast
 
 
 @click.command("db_create")
@@ -71,7 +76,7 @@ def db_populate(structure, data, hold_back, forecasts, admin_email, admin_passwo
             click.echo(f"{len(report.existing)} structure items already existed.")
         sensors = _sample_sensors(session)
         if data:
-            held_back = parse_horizons(hold_back)[0]
+            held_back = parse_duration(hold_back)
             changed = []
             for key, result in populate_sample_data(session, sensors, held_back).items():
                 click.echo(
@@ -81,10 +86,12 @@ def db_populate(structure, data, hold_back, forecasts, admin_email, admin_passwo
                 if result.created or result.updated:
                     changed.append(sensors[key])
             if changed:  # new data: forecasts are due, once it is committed
-                origins = _origins(session, changed)
-                after_commit(lambda: _enqueue(origins, horizons))
+                origins = forecast_origins(session, changed)
+                after_commit(lambda: _enqueue(origins))
         if forecasts:
-            for sensor_id, origin in _origins(session, sensors.values()).items():
+            for sensor_id, origin in forecast_origins(session, list(sensors.values())).items():
+                if origin is None:
+                    continue
                 for horizon in horizons:
                     result = make_forecast(session, sensor_id, origin, horizon)
                     click.echo(
@@ -127,25 +134,10 @@ def _sample_sensors(session) -> dict[str, int]:
     return sensors
 
 
-def _origins(session, sensor_ids) -> dict:
-    origins = {s: latest_origin(session, s) for s in sensor_ids}
-    return {s: o for s, o in origins.items() if o is not None}
-
-
-def _enqueue(origins: dict, horizons) -> None:
-    config = current_app.config
+def _enqueue(origins: dict) -> None:
     try:
-        for sensor_id, origin in origins.items():
-            job_ids = create_forecasting_jobs(
-                redis_connection(config["REDIS_URL"]),
-                [sensor_id],
-                origin,
-                horizons,
-                queue=config["FORECAST_QUEUE"],
-                retries=config["JOB_RETRIES"],
-                timeout=config["JOB_TIMEOUT_SECONDS"],
-            )
-            click.echo(f"sensor {sensor_id}: queued {', '.join(job_ids)}")
+        job_ids = enqueue_forecasts(JobSettings.from_config(current_app.config), origins)
+        click.echo(f"queued forecasting jobs: {', '.join(job_ids)}")
     except RedisError as error:
         click.echo(
             f"Data stored, but Redis is unreachable ({error}); forecasting jobs are pending: "

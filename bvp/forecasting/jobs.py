@@ -7,7 +7,8 @@ queued twice while it waits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from redis import Redis
@@ -16,7 +17,7 @@ from rq.job import Job, JobStatus
 
 from bvp.data.transactional import transactional
 from bvp.data.utc import to_utc
-from bvp.queues import get_queue
+from bvp.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,16 @@ def iso_duration(duration: timedelta) -> str:
     )
 
 
-def parse_horizons(text: str) -> list[timedelta]:
-    """'PT1H,PT6H,P1D' -> timedeltas (ISO 8601 durations, days and smaller)."""
+def parse_duration(text: str) -> timedelta:
+    """'PT6H' -> timedelta(hours=6) (ISO 8601 durations of days and smaller)."""
     import pandas as pd
 
-    return [pd.Timedelta(part.strip()).to_pytimedelta() for part in text.split(",") if part.strip()]
+    return pd.Timedelta(text.strip()).to_pytimedelta()
+
+
+def parse_horizons(text: str) -> list[timedelta]:
+    """'PT1H,PT6H,P1D' -> timedeltas."""
+    return [parse_duration(part) for part in text.split(",") if part.strip()]
 
 
 def create_forecasting_jobs(
@@ -104,6 +110,48 @@ def job_statuses(connection: Redis, job_ids: list[str]) -> dict[str, JobStatus |
         job_id: (job.get_status(refresh=False) if job is not None else None)
         for job_id, job in zip(job_ids, jobs, strict=True)
     }
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What enqueueing needs from the configuration (BVP_FORECAST_*, BVP_JOB_*)."""
+
+    redis_url: str
+    horizons: list[timedelta]
+    queue: str = "forecasting"
+    retries: int = 3
+    timeout: int = 600
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> JobSettings:
+        return cls(
+            redis_url=config["REDIS_URL"],
+            horizons=parse_horizons(config["FORECAST_HORIZONS"]),
+            queue=config["FORECAST_QUEUE"],
+            retries=config["JOB_RETRIES"],
+            timeout=config["JOB_TIMEOUT_SECONDS"],
+        )
+
+
+def enqueue_forecasts(settings: JobSettings, origins: Mapping[int, datetime | None]) -> list[str]:
+    """Jobs for every sensor with an origin, at every configured horizon; their ids.
+
+    Call after the data's transaction committed. Raises RedisError if Redis is down.
+    """
+    connection = redis_connection(settings.redis_url)
+    job_ids: list[str] = []
+    for sensor_id, origin in origins.items():
+        if origin is not None:
+            job_ids += create_forecasting_jobs(
+                connection,
+                [sensor_id],
+                origin,
+                settings.horizons,
+                queue=settings.queue,
+                retries=settings.retries,
+                timeout=settings.timeout,
+            )
+    return job_ids
 
 
 def run_forecasting_job(sensor_id: int, horizon_seconds: int, origin: str) -> dict:

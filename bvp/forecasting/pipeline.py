@@ -58,6 +58,11 @@ def latest_origin(session: Session, sensor_id: int) -> datetime | None:
     return last_start + session.get(Sensor, sensor_id).event_resolution
 
 
+def forecast_origins(session: Session, sensor_ids: list[int]) -> dict[int, datetime | None]:
+    """Where each sensor's next forecasts start (None: no measurements yet)."""
+    return {sensor_id: latest_origin(session, sensor_id) for sensor_id in sensor_ids}
+
+
 def latest_forecasts(session: Session, sensor_id: int) -> pd.DataFrame:
     """The forecasts from the latest origin (the end of the last measured event) on."""
     origin = latest_origin(session, sensor_id)

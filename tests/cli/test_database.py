@@ -30,7 +30,7 @@ def test_populate_structure_and_real_data_reads_back_in_utc(app, db, redis):
     assert result.exit_code == 0, result.output
     assert "created  user admin@bvp.example (admin)" in result.output
     assert "pv_power: 10000 beliefs created" in result.output
-    assert "queued forecast-s" in result.output  # new data enqueues forecasting jobs
+    assert "queued forecasting jobs: forecast-s" in result.output  # new data: forecasts due
 
     pv = db.scalar(select(Sensor).where(Sensor.name == "AC power"))
     assert pv.unit == "kW" and pv.timezone == "America/Denver"

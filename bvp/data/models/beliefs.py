@@ -54,8 +54,8 @@ class TimedBelief(Base):
 CASCADES = (("sensor", "sensor_id"), ("data_source", "source_id"))
 
 
-def cascade_trigger_ddl(parent: str, column: str) -> tuple[str, str]:
-    """CREATE and DROP statements of the trigger that cascades deletes of ``parent``."""
+def cascade_trigger_ddl(parent: str, column: str) -> str:
+    """The trigger that cascades deletes of ``parent`` (migration 0001 holds its own copy)."""
     function = f"delete_beliefs_of_deleted_{parent}"
     create = f"""
 CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -67,11 +67,8 @@ CREATE TRIGGER {function} AFTER DELETE ON {parent}
     REFERENCING OLD TABLE AS deleted_rows
     FOR EACH STATEMENT EXECUTE FUNCTION {function}();
 """
-    drop = f"DROP TRIGGER IF EXISTS {function} ON {parent}; DROP FUNCTION IF EXISTS {function}();"
-    return create, drop
+    return create
 
 
 for _parent, _column in CASCADES:
-    event.listen(
-        TimedBelief.__table__, "after_create", DDL(cascade_trigger_ddl(_parent, _column)[0])
-    )
+    event.listen(TimedBelief.__table__, "after_create", DDL(cascade_trigger_ddl(_parent, _column)))
