@@ -18,6 +18,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.beliefs import beliefs
     from bvp.api.clients import clients
     from bvp.api.errors import ErrorSchema, register_error_handlers
+    from bvp.api.flexmeasures import fm, fm_root
     from bvp.api.health import health
     from bvp.api.limits import init_limits, limiter
     from bvp.api.sensor_data import sensor_data
@@ -57,7 +58,18 @@ def register_api(app: Flask) -> None:
     )
     init_limits(app)
     limiter.exempt(health)
-    for blueprint in (health, tokens, clients, users, assets, sensors, sensor_data, beliefs):
+    for blueprint in (
+        health,
+        tokens,
+        clients,
+        users,
+        assets,
+        sensors,
+        sensor_data,
+        beliefs,
+        fm_root,
+        fm,
+    ):
         api.register_blueprint(blueprint)
     register_error_handlers(app)  # after smorest's, so ours shape every error
 

@@ -24,11 +24,14 @@ WRITE_DATA_ROLES = {"admin", "account-admin", "user"}
 
 def authenticate() -> None:
     """before_request of protected blueprints: a valid bearer token or Hawk signature."""
-    authorization = flask_request.headers.get("Authorization", "")
+    authorization = flask_request.headers.get("Authorization", "").strip()
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "hawk":
         g.user, g.auth_token = user_for_hawk(authorization), None
         return
+    if authorization and not token:
+        # FlexMeasures clients send the bare token, without "Bearer".
+        scheme, token = "bearer", authorization
     if scheme.lower() != "bearer" or not token.strip():
         abort(
             401,

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from marshmallow import ValidationError, fields
 
+from bvp.data.utc import iso_duration
+
 
 class Duration(fields.String):
     """An ISO 8601 duration such as PT15M or P1D, as a positive timedelta."""
@@ -29,7 +31,7 @@ class Duration(fields.String):
         return duration
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else pd.Timedelta(value).isoformat()
+        return None if value is None else iso_duration(pd.Timedelta(value).to_pytimedelta())
 
 
 _NUMBER_TYPES = {int, float, type(None)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -55,8 +56,7 @@ def post_data(body, sensor_id: int):
     Values are converted to the sensor's unit and resampled to its resolution. Null
     values are skipped. Posting the same body again changes nothing.
     """
-    jobs: list[str] = []
-    pending = False
+    jobs = PendingJobs()
     with transactional() as session:
         sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
         require_role(WRITE_DATA_ROLES, "writing data")
@@ -72,27 +72,45 @@ def post_data(body, sensor_id: int):
         series = PostedSeries(body["start"], resolution, values, body["unit"], body.get("prior"))
         result = store_posted_series(session, sensor, series, source.id)
         if result.created or result.updated:
-            targets = [sensor.id, *sensors_using_as_regressor(session, sensor.id)]
-            origins = forecast_origins(session, targets)
-            settings = JobSettings.from_config(current_app.config)
-
-            def enqueue():
-                nonlocal pending
-                try:
-                    jobs.extend(enqueue_forecasts(settings, origins))
-                except RedisError:
-                    current_app.logger.warning("Redis unreachable: forecasting jobs pending")
-                    pending = True
-
-            after_commit(enqueue)
+            jobs = enqueue_after_commit(session, sensor.id)
     return {
         "created": result.created,
         "updated": result.updated,
         "unchanged": result.unchanged,
         "skipped_nulls": result.skipped_nulls,
-        "forecasting_jobs": jobs,
-        "jobs_pending": pending,
+        "forecasting_jobs": jobs.job_ids,
+        "jobs_pending": jobs.redis_unreachable,
     }
+
+
+@dataclass
+class PendingJobs:
+    """Filled in once the data's transaction has committed."""
+
+    job_ids: list[str] = field(default_factory=list)
+    redis_unreachable: bool = False
+
+
+def enqueue_after_commit(session, sensor_id: int) -> PendingJobs:
+    """Forecasts for the sensor, and for sensors using it as a regressor, after commit.
+
+    If Redis is unreachable the data stays stored and the result says the jobs are
+    pending.
+    """
+    targets = [sensor_id, *sensors_using_as_regressor(session, sensor_id)]
+    origins = forecast_origins(session, targets)
+    settings = JobSettings.from_config(current_app.config)
+    pending = PendingJobs()
+
+    def enqueue():
+        try:
+            pending.job_ids.extend(enqueue_forecasts(settings, origins))
+        except RedisError:
+            current_app.logger.warning("Redis unreachable: forecasting jobs pending")
+            pending.redis_unreachable = True
+
+    after_commit(enqueue)
+    return pending
 
 
 @sensor_data.get("/<int:sensor_id>/data")

@@ -21,10 +21,10 @@ from bvp.data.populate import (
     populate_structure,
 )
 from bvp.data.transactional import after_commit, transactional
+from bvp.data.utc import iso_duration
 from bvp.forecasting.jobs import (
     JobSettings,
     enqueue_forecasts,
-    iso_duration,
     parse_duration,
     parse_horizons,
 )

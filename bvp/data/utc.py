@@ -97,3 +97,17 @@ def _aware_index_or_none(values, field: str) -> pd.DatetimeIndex | None:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso_duration(duration: timedelta) -> str:
+    """timedelta(hours=6) -> 'PT6H'; timedelta(days=1) -> 'P1D' (as operators write them)."""
+    days, seconds = duration.days, duration.seconds
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    date_part = f"{days}D" if days else ""
+    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if v)
+    return (
+        "P" + date_part + (f"T{time_part}" if time_part else "")
+        if (date_part or time_part)
+        else "PT0S"
+    )

@@ -16,7 +16,7 @@ from rq import Retry
 from rq.job import Job, JobStatus
 
 from bvp.data.transactional import transactional
-from bvp.data.utc import to_utc
+from bvp.data.utc import iso_duration, to_utc
 from bvp.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
@@ -29,20 +29,6 @@ RETRY_INTERVALS = [10, 60, 300]
 def forecast_job_id(sensor_id: int, horizon: timedelta, origin: datetime) -> str:
     origin = to_utc(origin, "origin")
     return f"forecast-s{sensor_id}-h{int(horizon.total_seconds())}-o{origin:%Y%m%dT%H%M%SZ}"
-
-
-def iso_duration(duration: timedelta) -> str:
-    """timedelta(hours=6) -> 'PT6H'; timedelta(days=1) -> 'P1D' (as operators write them)."""
-    days, seconds = duration.days, duration.seconds
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    date_part = f"{days}D" if days else ""
-    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if v)
-    return (
-        "P" + date_part + (f"T{time_part}" if time_part else "")
-        if (date_part or time_part)
-        else "PT0S"
-    )
 
 
 def parse_duration(text: str) -> timedelta:

@@ -36,7 +36,7 @@ def test_post_then_get_round_trips_a_day(as_, world, redis):
     got = read(user, world).get_json()
     assert got["values"] == [float(v) for v in range(96)]
     assert got["start"] == "2024-05-31T22:00:00+00:00"
-    assert got["unit"] == "kW" and got["resolution"] == "P0DT0H15M0S"
+    assert got["unit"] == "kW" and got["resolution"] == "PT15M"
 
 
 def test_reposting_the_same_body_changes_nothing_and_queues_nothing(as_, world, db, redis):

@@ -1,0 +1,247 @@
+"""A thin FlexMeasures v3 adapter, so scripts and `flexmeasures-client` work unchanged.
+
+Routes and bodies follow FlexMeasures' API (v3_0) for what BVP does: versions, auth
+tokens (sent back raw in the Authorization header), sensors, sensor data in and out,
+and forecasts (trigger, then poll: 202 while the job runs). Everything goes through
+the same services, auth, roles and account scope as /api/v1.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pandas as pd
+from flask import current_app, jsonify
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from bvp import __version__
+from bvp.api.auth import (
+    WRITE_DATA_ROLES,
+    account_scope,
+    authenticate,
+    current_user,
+    not_found,
+    require_role,
+)
+from bvp.api.fields import Duration, Values
+from bvp.api.schemas import TokenRequestSchema
+from bvp.api.sensor_data import enqueue_after_commit
+from bvp.data.models.accounts import find_user_by_email
+from bvp.data.models.auth_tokens import issue_token
+from bvp.data.models.data_sources import get_or_create_source
+from bvp.data.models.sensors import find_sensor, sensors_in_scope
+from bvp.data.passwords import verify_password
+from bvp.data.sensor_data import (
+    PostedSeries,
+    read_series,
+    resolution_from_duration,
+    store_posted_series,
+)
+from bvp.data.transactional import transactional
+from bvp.data.utc import iso_duration, to_utc
+from bvp.forecasting.jobs import JobSettings, create_forecasting_jobs
+from bvp.forecasting.pipeline import forecaster_source_ids, latest_origin
+from bvp.queues import redis_connection
+
+# The FlexMeasures server version whose v3_0 behaviour this adapter offers.
+COMPATIBLE_FLEXMEASURES_VERSION = "0.31.0"
+
+fm_root = Blueprint("fm_root", __name__, url_prefix="/api", description="FlexMeasures v3 compat")
+fm = Blueprint("fm_v3", __name__, url_prefix="/api/v3_0", description="FlexMeasures v3 compat")
+fm.before_request(authenticate)
+
+
+class FmSensorDataSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    duration = Duration(required=True)
+    values = Values(required=True, validate=validate.Length(min=1))
+    unit = fields.String(required=True)
+    prior = fields.AwareDateTime()
+
+
+class FmGetDataSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    duration = Duration(required=True)
+    unit = fields.String()
+    resolution = Duration()
+
+
+class FmTriggerSchema(Schema):
+    start = fields.AwareDateTime()
+    end = fields.AwareDateTime()
+    duration = Duration()
+    max_forecast_horizon = Duration(data_key="max-forecast-horizon")
+
+    class Meta:
+        unknown = "exclude"  # FlexMeasures' training options; BVP selects models itself
+
+
+@fm_root.get("/")
+@fm_root.doc(security=[])
+def versions():
+    """API versions (FlexMeasures style)."""
+    return jsonify(
+        versions=["v3_0"],
+        flexmeasures_version=COMPATIBLE_FLEXMEASURES_VERSION,
+        bvp_version=__version__,
+        message="BVP offers FlexMeasures API v3_0 compatibility; its own API is /api/v1.",
+    )
+
+
+@fm_root.post("/requestAuthToken")
+@fm_root.arguments(TokenRequestSchema)
+@fm_root.doc(security=[])
+def request_auth_token(credentials):
+    """A token to send back raw in the Authorization header (FlexMeasures style)."""
+    with transactional() as session:
+        user = find_user_by_email(session, credentials["email"])
+        password = credentials["password"]
+        if not (user and user.active and verify_password(user.password_hash, password)):
+            abort(401, message="Wrong email or password.")
+        lifetime = timedelta(seconds=current_app.config["TOKEN_LIFETIME_SECONDS"])
+        token, _ = issue_token(session, user, lifetime)
+    return jsonify(auth_token=token, user_id=user.id)
+
+
+@fm.get("/sensors")
+def list_sensors():
+    with transactional() as session:
+        return jsonify([_fm_sensor(s) for s in session.scalars(sensors_in_scope(account_scope()))])
+
+
+@fm.get("/sensors/<int:sensor_id>")
+def get_sensor(sensor_id: int):
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        return jsonify(_fm_sensor(sensor))
+
+
+@fm.post("/sensors/<int:sensor_id>/data")
+@fm.arguments(FmSensorDataSchema)
+def post_data(body, sensor_id: int):
+    """Store values; FlexMeasures answers 200 PROCESSED."""
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        require_role(WRITE_DATA_ROLES, "writing data")
+        user = current_user()
+        source = get_or_create_source(session, user.email, "user", user_id=user.id)
+        resolution = resolution_from_duration(body["duration"], len(body["values"]))
+        series = PostedSeries(
+            body["start"], resolution, body["values"], body["unit"], body.get("prior")
+        )
+        result = store_posted_series(session, sensor, series, source.id)
+        if result.created or result.updated:
+            enqueue_after_commit(session, sensor.id)
+    return jsonify(status="PROCESSED", message="Request has been processed.")
+
+
+@fm.get("/sensors/<int:sensor_id>/data")
+@fm.arguments(FmGetDataSchema, location="query")
+def get_data(query, sensor_id: int):
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        series = read_series(
+            session,
+            sensor,
+            query["start"],
+            query["start"] + query["duration"],
+            resolution=query.get("resolution"),
+            unit=query.get("unit"),
+            exclude_sources=forecaster_source_ids(session),
+        )
+    return jsonify(_fm_values(series, query["start"], query["duration"]))
+
+
+@fm.post("/sensors/<int:sensor_id>/forecasts/trigger")
+@fm.arguments(FmTriggerSchema)
+def trigger_forecast(body, sensor_id: int):
+    """Queue a forecast from ``start`` (default: after the latest measurement)."""
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        require_role(WRITE_DATA_ROLES, "triggering forecasts")
+        start = body.get("start") or latest_origin(session, sensor.id)
+        if start is None:
+            abort(
+                422,
+                message="The sensor has no data to forecast from.",
+                errors={"start": ["Needed: the sensor has no data yet."]},
+            )
+        start = to_utc(start, "start")
+        if "end" in body:
+            horizon = to_utc(body["end"], "end") - start
+        else:
+            horizon = body.get("duration") or body.get("max_forecast_horizon") or timedelta(days=1)
+        if horizon <= timedelta(0):
+            abort(
+                422,
+                message="The forecast must end after it starts.",
+                errors={"end": ["Before start."]},
+            )
+    settings = JobSettings.from_config(current_app.config)
+    job_ids = create_forecasting_jobs(
+        redis_connection(settings.redis_url),
+        [sensor_id],
+        start,
+        [horizon],
+        queue=settings.queue,
+        retries=settings.retries,
+        timeout=settings.timeout,
+    )
+    return jsonify(forecast=job_ids[0], status="PROCESSED", message="Forecasting job queued.")
+
+
+@fm.get("/sensors/<int:sensor_id>/forecasts/<job_id>")
+def get_forecast(sensor_id: int, job_id: str):
+    """202 while the job waits or runs; the forecast once it finished."""
+    if not job_id.startswith(f"forecast-s{sensor_id}-"):
+        not_found("forecast", job_id)
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        try:
+            job = Job.fetch(job_id, connection=redis_connection(current_app.config["REDIS_URL"]))
+        except NoSuchJobError:
+            not_found("forecast", job_id)
+        status = job.get_status()
+        if status in ("queued", "started", "scheduled", "deferred"):
+            return jsonify(status=status.upper(), message="Forecasting job in progress."), 202
+        if status != "finished":
+            result = job.latest_result()
+            reason = (result.exc_string or "").strip().splitlines()[-1:] if result else []
+            abort(422, message=f"Forecasting job {status}: {' '.join(reason)}".strip())
+        _, horizon_seconds, origin = job.args
+        start = pd.Timestamp(origin).to_pydatetime()
+        duration = timedelta(seconds=horizon_seconds)
+        series = read_series(
+            session,
+            sensor,
+            start,
+            start + duration,
+            as_of=start,
+            source=forecaster_source_ids(session),
+        )
+    return jsonify(_fm_values(series, start, duration))
+
+
+def _fm_sensor(sensor) -> dict:
+    return {
+        "id": sensor.id,
+        "name": sensor.name,
+        "unit": sensor.unit,
+        "event_resolution": iso_duration(sensor.event_resolution),
+        "timezone": sensor.timezone,
+        "generic_asset_id": sensor.asset_id,
+        "attributes": json.dumps(sensor.attributes or {}),
+    }
+
+
+def _fm_values(series, start, duration) -> dict:
+    return {
+        "values": [None if v != v else v for v in series.values.tolist()],
+        "start": pd.Timestamp(series.start).isoformat(),
+        "duration": iso_duration(series.end - series.start),
+        "unit": series.unit,
+    }
