@@ -43,6 +43,7 @@ setup(
             "pytest-timeout>=2.3,<3",
             "openapi-spec-validator>=0.7,<1",
             "httpx>=0.27,<1",
+            "flexmeasures-client>=0.9,<0.10",
             "fakeredis>=2.23,<3",
             "ruff>=0.6,<1",
             "pvanalytics>=0.2,<0.3",
