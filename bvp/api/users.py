@@ -104,19 +104,23 @@ def get_user(user_id: int):
 @users.arguments(UserSchema(partial=True, exclude=("account_id", "email")))
 @users.response(200, UserSchema)
 def update_user(data, user_id: int):
-    """Change roles, active or password. Deactivating a user revokes their tokens.
+    """Change roles, active or password; either of the last two revokes their tokens.
 
-    Users may change their own password; roles and active need an (account) admin.
+    Users may change their own password; anything else needs an (account) admin, and
+    only admins change admins.
     """
     with transactional() as session:
         user = _visible_user(session, user_id)
         if set(data) - {"password"} or user.id != current_user().id:
             require_role(MANAGE_ROLES, "changing users")
+        if user.has_role(ADMIN) and not current_user().has_role(ADMIN):
+            abort(403, message="Only admins change admins.")
         if "roles" in data:
             _refuse_granting_admin(data["roles"])
             user.roles = roles_named(session, data["roles"])
         if "password" in data:
             user.password_hash = hash_password(data["password"])
+            revoke_all_tokens(session, user)  # sessions made with the old password end
         if "active" in data:
             user.active = data["active"]
             if not user.active:

@@ -94,3 +94,24 @@ def test_duplicate_email_and_unknown_roles_are_refused(as_):
     response = admin.post("/api/v1/users", json=new_user(roles=["superuser"]))
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"roles": ["Unknown roles: superuser."]}
+
+
+def test_an_account_admin_cannot_touch_an_admin_of_their_account(app, as_, world):
+    admin_id = world["north"]["users"]["admin"]
+    account_admin = as_("account-admin")
+    for change in ({"password": "taken-over-now"}, {"roles": ["user"]}, {"active": False}):
+        response = account_admin.patch(f"/api/v1/users/{admin_id}", json=change)
+        assert response.status_code == 403, change
+    login = app.test_client().post(
+        "/api/v1/auth/token", json={"email": "admin@north.example", "password": PASSWORD}
+    )
+    assert login.status_code == 201
+
+
+def test_a_password_change_ends_existing_tokens(as_, world):
+    me = as_("user")
+    user_id = world["north"]["users"]["user"]
+    assert (
+        me.patch(f"/api/v1/users/{user_id}", json={"password": "brand-new-pass"}).status_code == 200
+    )
+    assert me.get("/api/v1/sensors").status_code == 401
