@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_LIFETIME_SECONDS": 6 * 3600,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes per request body; larger is a 413
     "RATE_LIMIT": "1200 per minute",  # per client (token or address); more is a 429
+    "LOGIN_RATE_LIMIT": "20 per minute",  # password attempts per address
     "RATE_LIMIT_STORAGE_URI": "",  # default: the Redis of BVP_REDIS_URL
 }
 

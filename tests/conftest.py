@@ -48,6 +48,15 @@ def app():
     Session.remove()
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Each test starts with unused rate limits (counted in memory in testing)."""
+    from bvp.api.limits import limiter
+
+    yield
+    limiter.reset()
+
+
 @pytest.fixture
 def db(app):
     """An app context and the session; all tables emptied afterwards."""

@@ -28,6 +28,7 @@ from bvp.api.auth import (
     require_role,
 )
 from bvp.api.fields import Duration, Values
+from bvp.api.limits import login_limit
 from bvp.api.schemas import TokenRequestSchema
 from bvp.api.sensor_data import enqueue_after_commit
 from bvp.data.models.accounts import find_user_by_email
@@ -93,6 +94,7 @@ def versions():
 
 
 @fm_root.post("/requestAuthToken")
+@login_limit()
 @fm_root.arguments(TokenRequestSchema)
 @fm_root.doc(security=[])
 def request_auth_token(credentials):

@@ -8,6 +8,7 @@ from flask import current_app, g
 from flask_smorest import Blueprint, abort
 
 from bvp.api.auth import authenticate
+from bvp.api.limits import login_limit
 from bvp.api.schemas import TokenRequestSchema, TokenSchema
 from bvp.data.models.accounts import find_user_by_email
 from bvp.data.models.auth_tokens import issue_token, revoke_token
@@ -18,6 +19,7 @@ tokens = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Aut
 
 
 @tokens.post("/token")
+@login_limit()
 @tokens.arguments(TokenRequestSchema)
 @tokens.response(201, TokenSchema)
 @tokens.alt_response(401, description="Wrong email or password, or an inactive user.")

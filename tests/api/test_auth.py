@@ -90,3 +90,20 @@ def test_too_many_requests_from_one_client_is_429(app, as_):
     assert responses[-1].get_json()["status"] == 429
     assert "Retry-After" in responses[-1].headers
     assert other_status == 200  # limits are per client
+
+
+def test_password_guessing_is_limited_per_address_whatever_the_headers(app, world):
+    client = app.test_client()
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    try:
+        statuses = [
+            client.post(
+                "/api/v1/auth/token",
+                json={"email": "user@north.example", "password": f"guess {i}"},
+                headers={"Authorization": f"Bearer made-up-{i}"},  # a fresh "client" each time
+            ).status_code
+            for i in range(4)
+        ]
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "20 per minute"
+    assert statuses == [401, 401, 401, 429]
