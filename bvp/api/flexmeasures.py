@@ -214,7 +214,7 @@ def get_forecast(sensor_id: int, job_id: str):
             result = job.latest_result()
             reason = (result.exc_string or "").strip().splitlines()[-1:] if result else []
             abort(422, message=f"Forecasting job {status}: {' '.join(reason)}".strip())
-        _, horizon_seconds, origin = job.args
+        _, horizon_seconds, origin, *_ = job.args
         start = pd.Timestamp(origin).to_pydatetime()
         duration = timedelta(seconds=horizon_seconds)
         series = read_series(

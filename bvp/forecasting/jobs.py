@@ -16,7 +16,7 @@ from rq import Retry
 from rq.job import Job, JobStatus
 
 from bvp.data.transactional import transactional
-from bvp.data.utc import iso_duration, to_utc
+from bvp.data.utc import iso_duration, to_utc, utcnow
 from bvp.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def create_forecasting_jobs(
                 sensor_id,
                 int(horizon.total_seconds()),
                 to_utc(origin).isoformat(),
+                utcnow().isoformat(),  # what the job may know: the data committed by now
                 job_id=job_id,
                 retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 10)
                 if retries
@@ -140,12 +141,21 @@ def enqueue_forecasts(settings: JobSettings, origins: Mapping[int, datetime | No
     return job_ids
 
 
-def run_forecasting_job(sensor_id: int, horizon_seconds: int, origin: str) -> dict:
-    """What a worker runs: one forecast, one transaction."""
+def run_forecasting_job(
+    sensor_id: int, horizon_seconds: int, origin: str, as_of: str | None = None
+) -> dict:
+    """What a worker runs: one forecast, one transaction.
+
+    ``as_of`` may be missing in jobs queued by an older release: they then see all data.
+    """
     from bvp.forecasting.pipeline import make_forecast
 
     with transactional() as session:
         result = make_forecast(
-            session, sensor_id, datetime.fromisoformat(origin), timedelta(seconds=horizon_seconds)
+            session,
+            sensor_id,
+            datetime.fromisoformat(origin),
+            timedelta(seconds=horizon_seconds),
+            as_of=datetime.fromisoformat(as_of) if as_of else None,
         )
     return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}

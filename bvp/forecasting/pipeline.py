@@ -25,15 +25,31 @@ MAX_HORIZON = timedelta(days=7)
 
 
 def make_forecast(
-    session: Session, sensor_id: int, origin: datetime, horizon: timedelta
+    session: Session,
+    sensor_id: int,
+    origin: datetime,
+    horizon: timedelta,
+    as_of: datetime | None = None,
 ) -> SaveResult:
-    """Forecast ``sensor_id``'s events in ``[origin, origin + horizon)``, believed at origin."""
+    """Forecast ``sensor_id``'s events in ``[origin, origin + horizon)``, believed at origin.
+
+    The model sees measured events that ended by the origin, as known at ``as_of`` (when
+    the job was created; default: now): a meter reading for 09:45-10:00 that arrives at
+    10:05 still informs the forecast from 10:00. Earlier forecasts are never history.
+    """
     sensor = session.get(Sensor, sensor_id)
     if sensor is None:
         raise LookupError(f"sensor {sensor_id} does not exist")
     origin = to_utc(origin, "origin")
     resolution = pd.Timedelta(sensor.event_resolution)
-    history = latest_beliefs(session, sensor_id, origin - HISTORY, origin, as_of=origin)
+    history = latest_beliefs(
+        session,
+        sensor_id,
+        origin - HISTORY,
+        origin,
+        as_of=as_of,
+        exclude_sources=forecaster_source_ids(session),
+    )
     events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
     forecast = naive.seasonal_naive(
         history["event_value"], pd.Timestamp(origin), events, resolution

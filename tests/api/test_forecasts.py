@@ -47,3 +47,33 @@ def test_posted_data_is_forecast_by_a_worker_and_readable_through_the_api(as_, w
         query_string={"start": "2024-06-03T00:00:00+02:00", "end": "2024-06-04T00:00:00+02:00"},
     ).get_json()
     assert measured["values"] == [None] * 96  # forecasts are not measurements
+
+
+def test_data_posted_without_a_belief_time_informs_its_own_forecast(as_, world, redis):
+    """Posted now about the past: the job still sees it (forecasts are made from it)."""
+    user = as_("user")
+    sensor = world["north"]["sensor"]
+    posted = user.post(
+        f"/api/v1/sensors/{sensor}/data",
+        json={
+            "start": "2024-06-01T00:00:00+02:00",
+            "duration": "P2D",
+            "values": [float(i % 96) for i in range(192)],
+            "unit": "kW",
+        },
+    ).get_json()
+    assert posted["forecasting_jobs"]
+    worker = subprocess.run(
+        [sys.executable, "-m", "flask", "run_forecasting_worker", "--burst"],
+        cwd=REPO,
+        env={**os.environ, "BVP_ENV": "testing"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == 0, worker.stderr
+    forecasts = user.get(
+        f"/api/v1/sensors/{sensor}/forecasts",
+        query_string={"start": "2024-06-03T00:00:00+02:00", "end": "2024-06-04T00:00:00+02:00"},
+    ).get_json()
+    assert forecasts["values"] == [float(i) for i in range(96)]
