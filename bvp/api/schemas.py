@@ -75,7 +75,7 @@ class PostDataSchema(Schema):
         metadata={"description": "When these values were known (belief time); default now."}
     )
     source = fields.String(
-        validate=validate.Length(min=1, max=100),
+        validate=validate.Length(min=1, max=60),
         metadata={"description": "A label for the data source; default: the posting user."},
     )
 

@@ -89,6 +89,7 @@ def export_page(
             "(tb.recorded_txid, tb.sensor_id, tb.event_start, tb.belief_time, tb.source_id, "
             "tb.cumulative_probability) > (:c0, :c1, :c2, :c3, :c4, :c5)"
         )
+        conditions.append("tb.recorded_txid >= :c0")  # lets the BRIN index skip old rows
         params.update({f"c{i}": value for i, value in enumerate(decode_cursor(cursor))})
     rows = session.execute(
         text(

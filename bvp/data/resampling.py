@@ -13,6 +13,10 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from bvp.data.utc import iso_duration
+
+MAX_STEPS = 1_000_000  # per request: about 28 years of quarter-hours
+
 
 class ResolutionError(ValueError):
     def __init__(self, message: str, field: str = "resolution"):
@@ -36,17 +40,22 @@ def to_resolution(
     if given > wanted:
         ratio, remainder = divmod(given, wanted)
         if remainder:
-            raise ResolutionError(f"{_iso(given)} cannot be split into {_iso(wanted)} steps")
+            raise ResolutionError(
+                f"{iso_duration(given)} cannot be split into {iso_duration(wanted)} steps"
+            )
+        check_steps(len(values) * ratio)
         finer = np.repeat(values, ratio)
         if not is_rate:
             finer = finer / ratio
         return pd.date_range(start, periods=len(finer), freq=wanted), finer
     ratio, remainder = divmod(wanted, given)
     if remainder:
-        raise ResolutionError(f"{_iso(given)} steps do not add up to {_iso(wanted)}")
+        raise ResolutionError(
+            f"{iso_duration(given)} steps do not add up to {iso_duration(wanted)}"
+        )
     if len(values) % ratio:
         raise ResolutionError(
-            f"{len(values)} values of {_iso(given)} do not fill whole {_iso(wanted)} events",
+            f"{len(values)} values of {iso_duration(given)} do not fill whole {iso_duration(wanted)} events",
             "values",
         )
     blocks = values.reshape(-1, ratio)
@@ -54,5 +63,11 @@ def to_resolution(
     return pd.date_range(start, periods=len(coarser), freq=wanted), coarser
 
 
-def _iso(duration: timedelta) -> str:
-    return pd.Timedelta(duration).isoformat()
+def check_steps(count: int, field: str = "resolution") -> None:
+    """Refuse series longer than MAX_STEPS (memory and time per request stay bounded)."""
+    if count > MAX_STEPS:
+        raise ResolutionError(
+            f"{count:,} steps is more than the {MAX_STEPS:,} one request may cover; "
+            "ask for a shorter window or a coarser resolution",
+            field,
+        )

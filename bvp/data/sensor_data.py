@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from bvp.data.beliefs import SaveResult, latest_beliefs, save_beliefs
 from bvp.data.models import Sensor
-from bvp.data.resampling import ResolutionError, to_resolution
+from bvp.data.resampling import ResolutionError, check_steps, to_resolution
 from bvp.data.units import convert, parse_unit
-from bvp.data.utc import to_utc, utcnow
+from bvp.data.utc import iso_duration, to_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def resolution_from_duration(duration: timedelta, count: int) -> timedelta:
     step = timedelta(microseconds=microseconds)
     if remainder or step <= timedelta(0):
         raise ResolutionError(
-            f"{pd.Timedelta(duration).isoformat()} does not split evenly into {count} values",
+            f"{iso_duration(duration)} does not split evenly into {count} values",
             "duration",
         )
     return step
@@ -82,8 +82,7 @@ def check_on_grid(start: pd.Timestamp, resolution: timedelta, timezone: str) -> 
     local = start.tz_convert(timezone)
     if (local - local.normalize()) % resolution:
         raise ResolutionError(
-            f"{start.isoformat()} is not on the sensor's {pd.Timedelta(resolution).isoformat()} "
-            "grid",
+            f"{start.isoformat()} is not on the sensor's {iso_duration(resolution)} grid",
             "start",
         )
 
@@ -114,6 +113,9 @@ def read_series(
     start_ts = pd.Timestamp(to_utc(start, "start"))
     check_on_grid(start_ts, sensor.event_resolution, sensor.timezone)
     steps = -(-(to_utc(end, "end") - start_ts.to_pydatetime()) // sensor.event_resolution)
+    check_steps(steps, "end")
+    if resolution and resolution < sensor.event_resolution:
+        check_steps(steps * (sensor.event_resolution // resolution))
     grid = pd.date_range(start_ts, periods=steps, freq=sensor.event_resolution)
     beliefs = latest_beliefs(
         session,

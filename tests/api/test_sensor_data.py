@@ -204,3 +204,18 @@ def test_a_corrected_value_becomes_a_new_belief_and_the_old_one_is_kept(as_, wor
     assert (result["created"], result["unchanged"]) == (1, 95)
     assert read(user, world).get_json()["values"][10] == 7.0
     assert stored(db) == 97  # what was believed before is still there (as_of can see it)
+
+
+def test_a_window_too_long_to_serve_is_422_not_a_crash(as_, world):
+    response = read(as_("viewer"), world, start="1950-01-01T00:00:00Z", end="2200-01-01T00:00:00Z")
+    assert response.status_code == 422
+    assert "end" in response.get_json()["errors"]
+    finer = read(as_("viewer"), world, resolution="PT1S", end="2030-06-02T00:00:00+02:00")
+    assert finer.status_code == 422
+
+
+def test_a_long_source_label_is_stored(as_, world, db, redis):
+    response = as_("user").post(url(world), json=body(source="x" * 60))
+    assert response.status_code == 200
+    too_long = as_("user").post(url(world), json=body(source="x" * 61))
+    assert too_long.status_code == 422 and "source" in too_long.get_json()["errors"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bvp.data.db import Base
@@ -17,7 +18,7 @@ class DataSource(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(320))  # a label and a user's email fit
     type: Mapped[str] = mapped_column(String(20))
     model: Mapped[str | None] = mapped_column(String(80))
     version: Mapped[str | None] = mapped_column(String(40))
@@ -36,18 +37,21 @@ def get_or_create_source(
     version: str | None = None,
     user_id: int | None = None,
 ) -> DataSource:
+    """The source with these fields, created if missing (safe when two writers race)."""
     if type not in SOURCE_TYPES:
         raise ValueError(f"source type {type!r} is not one of {', '.join(SOURCE_TYPES)}")
-    source = session.scalar(
-        select(DataSource).where(
-            DataSource.name == name,
-            DataSource.type == type,
-            DataSource.model.is_not_distinct_from(model),
-            DataSource.version.is_not_distinct_from(version),
-        )
+    query = select(DataSource).where(
+        DataSource.name == name,
+        DataSource.type == type,
+        DataSource.model.is_not_distinct_from(model),
+        DataSource.version.is_not_distinct_from(version),
     )
+    source = session.scalar(query)
     if source is None:
-        source = DataSource(name=name, type=type, model=model, version=version, user_id=user_id)
-        session.add(source)
-        session.flush()
+        session.execute(
+            insert(DataSource)
+            .values(name=name, type=type, model=model, version=version, user_id=user_id)
+            .on_conflict_do_nothing(constraint="uq_data_source_name_type_model_version")
+        )
+        source = session.scalar(query)
     return source

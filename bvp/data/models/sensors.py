@@ -46,9 +46,22 @@ def find_sensor(session: Session, sensor_id: int, account_id: int | None) -> Sen
 
 
 def sensors_using_as_regressor(session: Session, sensor_id: int) -> list[int]:
-    """Ids of sensors whose forecasts use ``sensor_id``'s data (attributes.regressors)."""
+    """Sensors of the same account whose forecasts use ``sensor_id``'s data.
+
+    (attributes.regressors; another account's sensor naming it is ignored.)
+    """
+    account_id = (
+        select(Asset.account_id)
+        .join(Sensor, Sensor.asset_id == Asset.id)
+        .where(Sensor.id == sensor_id)
+    ).scalar_subquery()
     return list(
         session.scalars(
-            select(Sensor.id).where(Sensor.attributes["regressors"].contains([sensor_id]))
+            select(Sensor.id)
+            .join(Asset)
+            .where(
+                Sensor.attributes["regressors"].contains([sensor_id]),
+                Asset.account_id == account_id,
+            )
         )
     )
