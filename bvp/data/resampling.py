@@ -37,6 +37,7 @@ def to_resolution(
     """
     if given == wanted:
         return pd.date_range(start, periods=len(values), freq=given), values
+    given_text, wanted_text = iso_duration(given), iso_duration(wanted)
     if given > wanted:
         ratio, remainder = divmod(given, wanted)
         if remainder:
@@ -55,7 +56,7 @@ def to_resolution(
         )
     if len(values) % ratio:
         raise ResolutionError(
-            f"{len(values)} values of {iso_duration(given)} do not fill whole {iso_duration(wanted)} events",
+            f"{len(values)} values of {given_text} do not fill whole {wanted_text} events",
             "values",
         )
     blocks = values.reshape(-1, ratio)
