@@ -9,12 +9,14 @@ the same services, auth, roles and account scope as /api/v1.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pandas as pd
 from flask import current_app, jsonify
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
+from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -23,29 +25,25 @@ from bvp.api.auth import (
     WRITE_DATA_ROLES,
     account_scope,
     authenticate,
-    current_user,
     not_found,
     require_role,
 )
 from bvp.api.fields import Duration, Values
 from bvp.api.limits import login_limit
 from bvp.api.schemas import TokenRequestSchema
-from bvp.api.sensor_data import enqueue_after_commit
-from bvp.data.models.accounts import find_user_by_email
-from bvp.data.models.auth_tokens import issue_token
-from bvp.data.models.data_sources import get_or_create_source
+from bvp.api.sensor_data import store_for_caller
+from bvp.api.tokens import log_in
 from bvp.data.models.sensors import find_sensor, sensors_in_scope
-from bvp.data.passwords import verify_password
 from bvp.data.sensor_data import (
     PostedSeries,
+    check_on_grid,
     read_series,
     resolution_from_duration,
-    store_posted_series,
 )
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, to_utc
-from bvp.forecasting.jobs import JobSettings, create_forecasting_jobs
-from bvp.forecasting.pipeline import forecaster_source_ids, latest_origin
+from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
+from bvp.forecasting.pipeline import MAX_HORIZON, forecaster_source_ids, latest_origin
 from bvp.queues import redis_connection
 
 # The FlexMeasures server version whose v3_0 behaviour this adapter offers.
@@ -99,14 +97,8 @@ def versions():
 @fm_root.doc(security=[])
 def request_auth_token(credentials):
     """A token to send back raw in the Authorization header (FlexMeasures style)."""
-    with transactional() as session:
-        user = find_user_by_email(session, credentials["email"])
-        password = credentials["password"]
-        if not (user and user.active and verify_password(user.password_hash, password)):
-            abort(401, message="Wrong email or password.")
-        lifetime = timedelta(seconds=current_app.config["TOKEN_LIFETIME_SECONDS"])
-        token, _ = issue_token(session, user, lifetime)
-    return jsonify(auth_token=token, user_id=user.id)
+    token, record = log_in(credentials["email"], credentials["password"])
+    return jsonify(auth_token=token, user_id=record.user_id)
 
 
 @fm.get("/sensors")
@@ -126,18 +118,11 @@ def get_sensor(sensor_id: int):
 @fm.arguments(FmSensorDataSchema)
 def post_data(body, sensor_id: int):
     """Store values; FlexMeasures answers 200 PROCESSED."""
-    with transactional() as session:
-        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
-        require_role(WRITE_DATA_ROLES, "writing data")
-        user = current_user()
-        source = get_or_create_source(session, user.email, "user", user_id=user.id)
-        resolution = resolution_from_duration(body["duration"], len(body["values"]))
-        series = PostedSeries(
-            body["start"], resolution, body["values"], body["unit"], body.get("prior")
-        )
-        result = store_posted_series(session, sensor, series, source.id)
-        if result.created or result.updated:
-            enqueue_after_commit(session, sensor.id)
+    resolution = resolution_from_duration(body["duration"], len(body["values"]))
+    series = PostedSeries(
+        body["start"], resolution, body["values"], body["unit"], body.get("prior")
+    )
+    store_for_caller(sensor_id, series)
     return jsonify(status="PROCESSED", message="Request has been processed.")
 
 
@@ -155,7 +140,7 @@ def get_data(query, sensor_id: int):
             unit=query.get("unit"),
             exclude_sources=forecaster_source_ids(session),
         )
-    return jsonify(_fm_values(series, query["start"], query["duration"]))
+    return jsonify(_fm_values(series))
 
 
 @fm.post("/sensors/<int:sensor_id>/forecasts/trigger")
@@ -177,6 +162,13 @@ def trigger_forecast(body, sensor_id: int):
             horizon = to_utc(body["end"], "end") - start
         else:
             horizon = body.get("duration") or body.get("max_forecast_horizon") or timedelta(days=1)
+        check_on_grid(pd.Timestamp(start), sensor.event_resolution, sensor.timezone)
+        if horizon > MAX_HORIZON:
+            abort(
+                422,
+                message=f"Forecasts reach at most {iso_duration(MAX_HORIZON)} ahead.",
+                errors={"duration": [f"At most {iso_duration(MAX_HORIZON)}."]},
+            )
         if horizon <= timedelta(0):
             abort(
                 422,
@@ -184,15 +176,10 @@ def trigger_forecast(body, sensor_id: int):
                 errors={"end": ["Before start."]},
             )
     settings = JobSettings.from_config(current_app.config)
-    job_ids = create_forecasting_jobs(
-        redis_connection(settings.redis_url),
-        [sensor_id],
-        start,
-        [horizon],
-        queue=settings.queue,
-        retries=settings.retries,
-        timeout=settings.timeout,
-    )
+    try:
+        job_ids = enqueue_forecasts(replace(settings, horizons=[horizon]), {sensor_id: start})
+    except RedisError:
+        abort(503, message="The job queue is unreachable; try again shortly.")
     return jsonify(forecast=job_ids[0], status="PROCESSED", message="Forecasting job queued.")
 
 
@@ -225,7 +212,7 @@ def get_forecast(sensor_id: int, job_id: str):
             as_of=start,
             source=forecaster_source_ids(session),
         )
-    return jsonify(_fm_values(series, start, duration))
+    return jsonify(_fm_values(series))
 
 
 def _fm_sensor(sensor) -> dict:
@@ -240,7 +227,7 @@ def _fm_sensor(sensor) -> dict:
     }
 
 
-def _fm_values(series, start, duration) -> dict:
+def _fm_values(series) -> dict:
     return {
         "values": [None if v != v else v for v in series.values.tolist()],
         "start": pd.Timestamp(series.start).isoformat(),

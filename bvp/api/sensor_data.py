@@ -26,6 +26,7 @@ from bvp.api.schemas import (
     PostDataSchema,
     SensorDataSchema,
 )
+from bvp.data.beliefs import SaveResult
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.sensors import find_sensor, sensors_using_as_regressor
 from bvp.data.sensor_data import (
@@ -56,23 +57,10 @@ def post_data(body, sensor_id: int):
     Values are converted to the sensor's unit and resampled to its resolution. Null
     values are skipped. Posting the same body again changes nothing.
     """
-    jobs = PendingJobs()
-    with transactional() as session:
-        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
-        require_role(WRITE_DATA_ROLES, "writing data")
-        values = body["values"]
-        resolution = body.get("resolution") or resolution_from_duration(
-            body["duration"], len(values)
-        )
-        user = current_user()
-        label = body.get("source")
-        source = get_or_create_source(
-            session, f"{label} ({user.email})" if label else user.email, "user", user_id=user.id
-        )
-        series = PostedSeries(body["start"], resolution, values, body["unit"], body.get("prior"))
-        result = store_posted_series(session, sensor, series, source.id)
-        if result.created or result.updated:
-            jobs = enqueue_after_commit(session, sensor.id)
+    values = body["values"]
+    resolution = body.get("resolution") or resolution_from_duration(body["duration"], len(values))
+    series = PostedSeries(body["start"], resolution, values, body["unit"], body.get("prior"))
+    result, jobs = store_for_caller(sensor_id, series, body.get("source"))
     return {
         "created": result.created,
         "updated": result.updated,
@@ -81,6 +69,24 @@ def post_data(body, sensor_id: int):
         "forecasting_jobs": jobs.job_ids,
         "jobs_pending": jobs.redis_unreachable,
     }
+
+
+def store_for_caller(
+    sensor_id: int, series: PostedSeries, label: str | None = None
+) -> tuple[SaveResult, PendingJobs]:
+    """One transaction: the caller's sensor (404 otherwise), write permission, their data
+    source, the upsert; after commit, forecasts if anything changed."""
+    jobs = PendingJobs()
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        require_role(WRITE_DATA_ROLES, "writing data")
+        user = current_user()
+        name = f"{label} ({user.email})" if label else user.email
+        source = get_or_create_source(session, name, "user", user_id=user.id)
+        result = store_posted_series(session, sensor, series, source.id)
+        if result.created or result.updated:
+            jobs = enqueue_after_commit(session, sensor.id)
+    return result, jobs
 
 
 @dataclass

@@ -11,7 +11,7 @@ from bvp.api.auth import authenticate
 from bvp.api.limits import login_limit
 from bvp.api.schemas import TokenRequestSchema, TokenSchema
 from bvp.data.models.accounts import find_user_by_email
-from bvp.data.models.auth_tokens import issue_token, revoke_token
+from bvp.data.models.auth_tokens import AuthToken, issue_token, revoke_token
 from bvp.data.passwords import verify_password
 from bvp.data.transactional import transactional
 
@@ -25,15 +25,18 @@ tokens = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Aut
 @tokens.alt_response(401, description="Wrong email or password, or an inactive user.")
 def create_token(credentials):
     """Exchange email and password for a bearer token that expires."""
+    token, record = log_in(credentials["email"], credentials["password"])
+    return {"token": token, "expires_at": record.expires_at}
+
+
+def log_in(email: str, password: str) -> tuple[str, AuthToken]:
+    """A new token for an active user with this password; 401 otherwise."""
     with transactional() as session:
-        user = find_user_by_email(session, credentials["email"])
-        if not (
-            user and user.active and verify_password(user.password_hash, credentials["password"])
-        ):
+        user = find_user_by_email(session, email)
+        if not (user and user.active and verify_password(user.password_hash, password)):
             abort(401, message="Wrong email or password.")
         lifetime = timedelta(seconds=current_app.config["TOKEN_LIFETIME_SECONDS"])
-        token, record = issue_token(session, user, lifetime)
-    return {"token": token, "expires_at": record.expires_at}
+        return issue_token(session, user, lifetime)
 
 
 @tokens.delete("/token")

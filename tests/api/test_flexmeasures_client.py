@@ -130,3 +130,18 @@ def test_trigger_forecast_then_get_it_after_a_worker_ran(server, world, redis):
     forecast = run(server, lambda client: client.get_forecast(sensor, job_id))
     assert forecast["values"] == [float(i) for i in range(96)]
     assert forecast["start"] == "2024-06-02T22:00:00+00:00" and forecast["duration"] == "P1D"
+
+
+def test_trigger_refuses_off_grid_starts_and_too_long_horizons(app, world, redis):
+    client = app.test_client()
+    login = client.post(
+        "/api/requestAuthToken", json={"email": "user@north.example", "password": PASSWORD}
+    )
+    raw = {"Authorization": login.get_json()["auth_token"]}  # no "Bearer": FlexMeasures style
+    url = f"/api/v3_0/sensors/{world['north']['sensor']}/forecasts/trigger"
+    off_grid = client.post(url, json={"start": "2024-06-03T00:07:00+02:00"}, headers=raw)
+    assert off_grid.status_code == 422 and "start" in off_grid.get_json()["errors"]
+    too_far = client.post(
+        url, json={"start": "2024-06-03T00:00:00+02:00", "duration": "P30D"}, headers=raw
+    )
+    assert too_far.status_code == 422 and "duration" in too_far.get_json()["errors"]
