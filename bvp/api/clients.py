@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from bvp.api.auth import account_scope, authenticate, current_user, not_found
 from bvp.api.schemas import ApiClientSchema
-from bvp.data.models import ApiClient, User
-from bvp.data.models.api_clients import create_client, revoke_client
+from bvp.data.models import User
+from bvp.data.models.api_clients import (
+    clients_in_scope,
+    create_client,
+    find_client,
+    revoke_client,
+)
 from bvp.data.transactional import transactional
 
 clients = Blueprint("clients", __name__, url_prefix="/api/v1/clients", description="Hawk clients")
@@ -21,10 +25,7 @@ clients.before_request(authenticate)
 def list_clients():
     """Your own clients (admins: all clients)."""
     with transactional() as session:
-        query = select(ApiClient).order_by(ApiClient.id)
-        if account_scope() is not None:
-            query = query.where(ApiClient.user_id == current_user().id)
-        return list(session.scalars(query))
+        return list(session.scalars(clients_in_scope(_own())))
 
 
 @clients.post("")
@@ -44,8 +45,10 @@ def create(data):
 def revoke(client_id: str):
     """Revoke one of your clients; its signatures are refused from now on."""
     with transactional() as session:
-        query = select(ApiClient).where(ApiClient.client_id == client_id)
-        if account_scope() is not None:
-            query = query.where(ApiClient.user_id == current_user().id)
-        client = session.scalar(query) or not_found("client", client_id)
+        client = find_client(session, client_id, _own()) or not_found("client", client_id)
         revoke_client(session, client)
+
+
+def _own() -> int | None:
+    """Whose clients the caller manages: their own (admins: everyone's)."""
+    return None if account_scope() is None else current_user().id

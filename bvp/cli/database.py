@@ -9,16 +9,15 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
 from bvp.data.db import ensure_database_exists
-from bvp.data.models import Sensor
 from bvp.data.models.accounts import find_user_by_email
 from bvp.data.populate import (
     depopulate_beliefs,
     depopulate_structure,
     populate_sample_data,
     populate_structure,
+    sample_sensor_ids,
 )
 from bvp.data.transactional import after_commit, transactional
 from bvp.data.utc import iso_duration
@@ -127,8 +126,7 @@ def db_depopulate(structure, data, forecasts, yes) -> None:
 
 
 def _sample_sensors(session) -> dict[str, int]:
-    rows = session.execute(select(Sensor.id, Sensor.attributes["sample_series"].astext)).all()
-    sensors = {key: sensor_id for sensor_id, key in rows if key}
+    sensors = sample_sensor_ids(session)
     if not sensors:
         raise click.ClickException("No sample sensors yet: run `flask db_populate --structure`.")
     return sensors

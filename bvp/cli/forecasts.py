@@ -10,13 +10,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from rq.job import JobStatus
-from sqlalchemy import select
 from tqdm import tqdm
 
-from bvp.data.models import Sensor
+from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.transactional import transactional
 from bvp.forecasting.jobs import DONE, forecast_job_id, job_statuses, parse_horizons
-from bvp.forecasting.pipeline import latest_forecasts, latest_origin
+from bvp.forecasting.pipeline import forecast_origins, latest_forecasts
 from bvp.queues import redis_connection
 
 forecasts = AppGroup("forecasts", help="Forecasting jobs and forecasts.")
@@ -33,7 +32,8 @@ def wait(timeout: int) -> None:
     config = current_app.config
     horizons = parse_horizons(config["FORECAST_HORIZONS"])
     with transactional() as session:
-        origins = {s: latest_origin(session, s) for s in session.scalars(select(Sensor.id))}
+        sensor_ids = [sensor.id for sensor in session.scalars(sensors_in_scope(None))]
+        origins = forecast_origins(session, sensor_ids)
     job_ids = [
         forecast_job_id(sensor_id, horizon, origin)
         for sensor_id, origin in origins.items()
@@ -71,7 +71,7 @@ def wait(timeout: int) -> None:
 def show(rows: int) -> None:
     """Print the latest forecasts of every sensor, in the sensor's own time zone."""
     with transactional() as session:
-        for sensor in session.query(Sensor).order_by(Sensor.id):
+        for sensor in session.scalars(sensors_in_scope(None)):
             frame = latest_forecasts(session, sensor.id)
             if frame.empty:
                 click.echo(f"{sensor.name} [{sensor.unit}]: no forecasts yet")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bvp.data.models import ROLE_NAMES, Account
 from bvp.data.models.accounts import (
     accounts_in_scope,
     create_user,
+    find_account_by_name,
     find_user_by_email,
     users_in_scope,
 )
@@ -56,7 +56,7 @@ def create_user_command(email: str, account_name: str, roles: tuple[str, ...], p
     """Create a user in an account."""
     try:
         with transactional() as session:
-            account = session.scalar(select(Account).where(Account.name == account_name))
+            account = find_account_by_name(session, account_name)
             if account is None:
                 raise click.ClickException(f"There is no account named {account_name!r}.")
             user = create_user(session, email, password, account, list(roles))

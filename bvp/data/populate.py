@@ -113,6 +113,12 @@ def populate_sample_data(
     return results
 
 
+def sample_sensor_ids(session: Session) -> dict[str, int]:
+    """Sample series key -> sensor id, for the sensors populate_structure made."""
+    rows = session.execute(select(Sensor.id, Sensor.attributes["sample_series"].astext)).all()
+    return {key: sensor_id for sensor_id, key in rows if key}
+
+
 def depopulate_beliefs(session: Session, forecasts: bool) -> int:
     """Delete forecasts (forecaster sources) or measurements (all other sources)."""
     forecaster_ids = select(DataSource.id).where(DataSource.type == "forecaster")

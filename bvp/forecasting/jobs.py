@@ -64,24 +64,32 @@ def create_forecasting_jobs(
         for horizon in horizons:
             job_id = forecast_job_id(sensor_id, horizon, origin)
             job_ids.append(job_id)
-            if _is_waiting(connection, job_id):
-                continue
-            rq_queue.enqueue(
-                run_forecasting_job,
-                sensor_id,
-                int(horizon.total_seconds()),
-                to_utc(origin).isoformat(),
-                utcnow().isoformat(),  # what the job may know: the data committed by now
-                job_id=job_id,
-                retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 10)
-                if retries
-                else None,
-                job_timeout=timeout,
-                result_ttl=7 * 24 * 3600,
-                failure_ttl=30 * 24 * 3600,
-                description=f"forecast sensor {sensor_id} {iso_duration(horizon)} ahead "
-                f"from {to_utc(origin):%Y-%m-%dT%H:%MZ}",
-            )
+            # Check-then-enqueue under a short lock, so two writers racing for the same
+            # work queue it once.
+            lock = f"bvp:enqueue-lock:{job_id}"
+            if not connection.set(lock, 1, nx=True, ex=10):
+                continue  # another process is queueing this very job right now
+            try:
+                if _is_waiting(connection, job_id):
+                    continue
+                rq_queue.enqueue(
+                    run_forecasting_job,
+                    sensor_id,
+                    int(horizon.total_seconds()),
+                    to_utc(origin).isoformat(),
+                    utcnow().isoformat(),  # what the job may know: the data committed by now
+                    job_id=job_id,
+                    retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 10)
+                    if retries
+                    else None,
+                    job_timeout=timeout,
+                    result_ttl=7 * 24 * 3600,
+                    failure_ttl=30 * 24 * 3600,
+                    description=f"forecast sensor {sensor_id} {iso_duration(horizon)} ahead "
+                    f"from {to_utc(origin):%Y-%m-%dT%H:%MZ}",
+                )
+            finally:
+                connection.delete(lock)
     log.debug("forecasting jobs: %s", job_ids)
     return job_ids
 

@@ -45,3 +45,14 @@ def test_new_origin_is_new_work(fake_redis):
 def test_unknown_queue_is_refused(fake_redis):
     with pytest.raises(ValueError, match="unknown queue 'fast'"):
         create_forecasting_jobs(fake_redis, [1], ORIGIN, HORIZONS, queue="fast")
+
+
+def test_racing_writers_queue_the_same_work_once(fake_redis):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(lambda _: create_forecasting_jobs(fake_redis, [1], ORIGIN, HORIZONS), range(8))
+        )
+    assert all(r == results[0] for r in results)
+    assert Queue("forecasting", connection=fake_redis).count == 2

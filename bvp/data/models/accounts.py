@@ -117,3 +117,7 @@ def create_user(
     )
     session.add(user)
     return user
+
+
+def find_account_by_name(session: Session, name: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.name == name))

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime
 
 from cryptography.fernet import Fernet
-from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy import DateTime, ForeignKey, Select, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bvp.data.db import Base
@@ -69,3 +69,13 @@ def client_key(client: ApiClient, secret_key: str) -> str:
 def revoke_client(session: Session, client: ApiClient) -> None:
     client.revoked_at = utcnow()
     session.flush()
+
+
+def clients_in_scope(user_id: int | None) -> Select[tuple[ApiClient]]:
+    """One user's clients (None: everyone's, for admins)."""
+    query = select(ApiClient).order_by(ApiClient.id)
+    return query if user_id is None else query.where(ApiClient.user_id == user_id)
+
+
+def find_client(session: Session, client_id: str, user_id: int | None) -> ApiClient | None:
+    return session.scalar(clients_in_scope(user_id).where(ApiClient.client_id == client_id))
