@@ -76,9 +76,15 @@ def store_posted_series(
 
 
 def check_on_grid(start: pd.Timestamp, resolution: timedelta, timezone: str) -> None:
-    """Events of a sensor start on its resolution's grid, counted from local midnight."""
-    if resolution <= timedelta(0) or timedelta(days=1) % resolution:
-        return  # no daily grid to keep to (e.g. a weekly or 7-minute resolution)
+    """Events of a sensor start on its resolution's grid, counted from local midnight.
+
+    Checked for resolutions that divide an hour, where that grid is the same in UTC and
+    local time on every day, DST changes included. Coarser series (2-hourly, daily) are
+    stored in fixed UTC steps from their start; calendar-day grids in the sensor's zone
+    (23 and 25 hour days) are not modelled yet.
+    """
+    if resolution <= timedelta(0) or timedelta(hours=1) % resolution:
+        return
     local = start.tz_convert(timezone)
     if (local - local.normalize()) % resolution:
         raise ResolutionError(
