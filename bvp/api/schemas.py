@@ -195,3 +195,21 @@ class ExportPageSchema(Schema):
         allow_none=True,
         metadata={"description": "Link to the next page while this page was full."},
     )
+
+
+class SensorForecastsSchema(SensorDataSchema):
+    belief_times = fields.List(
+        fields.AwareDateTime(allow_none=True),
+        metadata={"description": "When each value was forecast (null where none)."},
+    )
+    horizons = fields.List(
+        Duration(allow_none=True),
+        metadata={"description": "How far ahead each value was forecast (event end - belief)."},
+    )
+    quantiles = fields.Dict(
+        keys=fields.String(),
+        values=Values(),
+        metadata={
+            "description": "Other quantiles when present, e.g. {'0.1': [...], '0.9': [...]}."
+        },
+    )

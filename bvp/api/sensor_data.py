@@ -25,8 +25,9 @@ from bvp.api.schemas import (
     PostDataResultSchema,
     PostDataSchema,
     SensorDataSchema,
+    SensorForecastsSchema,
 )
-from bvp.data.beliefs import SaveResult
+from bvp.data.beliefs import SaveResult, probabilities_present
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.sensors import find_sensor, sensors_using_as_regressor
 from bvp.data.sensor_data import (
@@ -130,10 +131,11 @@ def get_data(query, sensor_id: int):
 
 @sensor_data.get("/<int:sensor_id>/forecasts")
 @sensor_data.arguments(GetDataQuerySchema, location="query")
-@sensor_data.response(200, SensorDataSchema)
+@sensor_data.response(200, SensorForecastsSchema)
 @sensor_data.alt_response(404, description="No such sensor (or not yours).")
 def get_forecasts(query, sensor_id: int):
-    """The latest forecast per event (as of a time, if given), on a regular grid."""
+    """The latest forecast per event (as of a time, if given), on a regular grid, with
+    when each was made, how far ahead, and other quantiles when present."""
     return _read(query, sensor_id, forecasts=True)
 
 
@@ -144,20 +146,48 @@ def _read(query: dict, sensor_id: int, forecasts: bool):
         sources = forecasters if forecasts else None
         if "source" in query:
             sources = [query["source"]]
-        series = read_series(
-            session,
-            sensor,
-            query["start"],
-            query["end"],
-            resolution=query.get("resolution"),
-            unit=query.get("unit"),
-            as_of=query.get("as_of"),
-            source=sources,
-            exclude_sources=() if forecasts else forecasters,
-        )
+        window = {
+            "resolution": query.get("resolution"),
+            "unit": query.get("unit"),
+            "as_of": query.get("as_of"),
+            "source": sources,
+            "exclude_sources": () if forecasts else forecasters,
+        }
+        series = read_series(session, sensor, query["start"], query["end"], **window)
+        body = {
+            "sensor_id": sensor_id,
+            "start": series.start,
+            "end": series.end,
+            "resolution": series.resolution,
+            "unit": series.unit,
+            "values": series.values,
+        }
+        if forecasts:
+            body.update(_forecast_details(session, sensor, query, series, window))
     if query["format"] == "csv":
         return _csv(series)
-    return {"sensor_id": sensor_id, **series.__dict__}
+    return body
+
+
+def _forecast_details(session, sensor, query, series: SeriesOut, window: dict) -> dict:
+    """Belief times, horizons and other quantiles of the forecasts in ``series``."""
+    details: dict = {}
+    if series.belief_times is not None:
+        ends = pd.date_range(series.start, periods=len(series.values), freq=series.resolution)
+        horizons = (ends + series.resolution) - series.belief_times
+        details["belief_times"] = [None if pd.isna(t) else t for t in series.belief_times]
+        details["horizons"] = [None if pd.isna(h) else h.to_pytimedelta() for h in horizons]
+    probabilities = probabilities_present(
+        session, sensor.id, series.start, series.end, window["source"] or []
+    )
+    details["quantiles"] = {
+        f"{p:g}": read_series(
+            session, sensor, query["start"], query["end"], cumulative_probability=p, **window
+        ).values
+        for p in probabilities
+        if p != 0.5
+    }
+    return details
 
 
 def _csv(series: SeriesOut) -> Response:

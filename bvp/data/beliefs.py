@@ -405,3 +405,26 @@ def has_beliefs(session: Session, sensor_id: int) -> bool:
             {"sensor_id": int(sensor_id)},
         )
     )
+
+
+def probabilities_present(
+    session: Session, sensor_id: int, start: datetime, end: datetime, sources: list[int]
+) -> list[float]:
+    """The cumulative probabilities (quantiles) believed for events in the window."""
+    from sqlalchemy import text
+
+    return list(
+        session.scalars(
+            text(
+                "SELECT DISTINCT cumulative_probability FROM timed_belief "
+                "WHERE sensor_id = :sensor_id AND event_start >= :start AND event_start < :end "
+                "AND source_id = ANY(:sources) ORDER BY 1"
+            ),
+            {
+                "sensor_id": int(sensor_id),
+                "start": to_utc(start, "start"),
+                "end": to_utc(end, "end"),
+                "sources": [int(s) for s in sources],
+            },
+        )
+    )

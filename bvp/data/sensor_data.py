@@ -100,6 +100,8 @@ class SeriesOut:
     resolution: timedelta
     unit: str
     values: np.ndarray  # NaN where nothing is known
+    # When each value was believed (NaT where nothing is known); None once resampled.
+    belief_times: pd.DatetimeIndex | None = None
 
 
 def read_series(
@@ -113,6 +115,7 @@ def read_series(
     as_of: datetime | None = None,
     source: int | list[int] | None = None,
     exclude_sources: list[int] | tuple[int, ...] = (),
+    cumulative_probability: float = 0.5,
 ) -> SeriesOut:
     """The latest belief per event on a regular grid from ``start`` (NaN where unknown),
     optionally resampled to ``resolution`` and converted to ``unit``."""
@@ -131,9 +134,13 @@ def read_series(
         as_of=as_of,
         source=source,
         exclude_sources=exclude_sources,
+        cumulative_probability=cumulative_probability,
     )
     values = beliefs["event_value"].reindex(grid).to_numpy()
     wanted = resolution or sensor.event_resolution
+    belief_times = None
+    if wanted == sensor.event_resolution:
+        belief_times = pd.DatetimeIndex(beliefs["belief_time"].reindex(grid))
     grid, values = to_resolution(
         start_ts, values, sensor.event_resolution, wanted, parse_unit(sensor.unit).is_rate
     )
@@ -145,4 +152,5 @@ def read_series(
         wanted,
         unit or sensor.unit,
         values,
+        belief_times,
     )

@@ -77,3 +77,38 @@ def test_data_posted_without_a_belief_time_informs_its_own_forecast(as_, world, 
         query_string={"start": "2024-06-03T00:00:00+02:00", "end": "2024-06-04T00:00:00+02:00"},
     ).get_json()
     assert forecasts["values"] == [float(i) for i in range(96)]
+
+
+def test_forecasts_come_with_belief_times_horizons_and_quantiles(as_, db, world):
+    import numpy as np
+    import pandas as pd
+
+    from bvp.data.beliefs import save_beliefs
+    from bvp.data.models.data_sources import get_or_create_source
+
+    sensor = world["north"]["sensor"]
+    source = get_or_create_source(db, "BVP", "forecaster", model="gbm", version="1").id
+    origin = pd.Timestamp("2024-06-03T00:00Z")
+    events = pd.date_range(origin, periods=4, freq="15min")
+    for probability, value in ((0.1, 1.0), (0.5, 2.0), (0.9, 3.0)):
+        save_beliefs(
+            db,
+            {"event_start": events, "event_value": np.full(4, value)},
+            sensor_id=sensor,
+            source_id=source,
+            belief_time=origin.to_pydatetime(),
+            cumulative_probability=probability,
+        )
+    db.commit()
+    body = (
+        as_("viewer")
+        .get(
+            f"/api/v1/sensors/{sensor}/forecasts",
+            query_string={"start": "2024-06-03T00:00:00Z", "end": "2024-06-03T01:00:00Z"},
+        )
+        .get_json()
+    )
+    assert body["values"] == [2.0] * 4
+    assert body["quantiles"] == {"0.1": [1.0] * 4, "0.9": [3.0] * 4}
+    assert body["belief_times"] == ["2024-06-03T00:00:00+00:00"] * 4
+    assert body["horizons"] == ["PT15M", "PT30M", "PT45M", "PT1H"]
