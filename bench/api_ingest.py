@@ -26,10 +26,9 @@ import httpx
 import numpy as np
 import pandas as pd
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from bvp.app import MIGRATIONS_DIR
+from bvp.app import alembic_config
 from bvp.data.beliefs import latest_beliefs, save_beliefs
 from bvp.data.db import Session, ensure_database_exists, init_engine
 from bvp.data.models import Account, Asset, Sensor, User
@@ -53,10 +52,7 @@ def setup() -> tuple[int, int, str]:
     engine = init_engine(URL)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(alembic_config(connection), "head")
     session = Session()
     roles = {r.name: r for r in ensure_roles(session)}
     account = Account(name="bench")

@@ -22,10 +22,9 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from bvp.app import MIGRATIONS_DIR
+from bvp.app import alembic_config
 from bvp.data.beliefs import (
     _CREATE_STAGING,
     _STAGING,
@@ -47,10 +46,7 @@ def setup() -> tuple[list[int], int]:
     engine = init_engine(URL)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(alembic_config(connection), "head")
     session = Session()
     account = Account(name="bench")
     asset = Asset(name="bench", asset_type="pv", account=account)

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from alembic.config import Config
 from flask import Flask
 from flask_migrate import Migrate
 
@@ -43,3 +44,13 @@ def create_app(environment: str | None = None, overrides: dict[str, Any] | None 
     register_api(app)
     register_commands(app)
     return app
+
+
+def alembic_config(connection=None) -> Config:
+    """Alembic's configuration for BVP's migrations, optionally bound to a connection
+    (scripts and tests migrating a database of their own)."""
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config

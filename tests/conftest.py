@@ -9,6 +9,9 @@ default db 15) is flushed around each test that asks for it.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -105,3 +108,16 @@ def sensor(db):
     )
     db.commit()
     return sensor
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_worker(*command: str) -> None:
+    """A real worker process (default: `flask run_forecasting_worker --burst`) to the end."""
+    command = command or ("-m", "flask", "run_forecasting_worker", "--burst")
+    env = {**os.environ, "BVP_ENV": "testing"}
+    done = subprocess.run(
+        [sys.executable, *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr

@@ -4,11 +4,10 @@ import psycopg2
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url
 
-from bvp.app import MIGRATIONS_DIR
+from bvp.app import alembic_config
 from bvp.data.db import Base
 from tests.conftest import psycopg2_dsn
 
@@ -28,13 +27,6 @@ def empty_database(app):
     with maintenance.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     maintenance.close()
-
-
-def alembic_config(connection) -> Config:
-    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["connection"] = connection
-    return config
 
 
 def test_upgrade_matches_models_then_downgrade_and_upgrade_again(empty_database):

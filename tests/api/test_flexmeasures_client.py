@@ -1,19 +1,14 @@
 """The real flexmeasures-client (0.9.x) against BVP's FlexMeasures v3 routes."""
 
 import asyncio
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 from flexmeasures_client import FlexMeasuresClient
 from werkzeug.serving import make_server
 
 from tests.api.conftest import PASSWORD
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import run_worker
 
 
 @pytest.fixture
@@ -116,16 +111,7 @@ def test_trigger_forecast_then_get_it_after_a_worker_ran(server, world, redis):
         )
 
     job_id = run(server, post_and_trigger)
-    env = {**os.environ, "BVP_ENV": "testing"}
-    worker = subprocess.run(
-        [sys.executable, "-m", "flask", "run_forecasting_worker", "--burst"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert worker.returncode == 0, worker.stderr
+    run_worker()
 
     forecast = run(server, lambda client: client.get_forecast(sensor, job_id))
     assert forecast["values"] == [float(i) for i in range(96)]

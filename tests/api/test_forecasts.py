@@ -1,13 +1,8 @@
 """The whole loop: an API POST enqueues jobs, a real worker runs them, the API reads forecasts."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from rq.job import Job
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import run_worker
 
 
 def test_posted_data_is_forecast_by_a_worker_and_readable_through_the_api(as_, world, redis):
@@ -24,16 +19,7 @@ def test_posted_data_is_forecast_by_a_worker_and_readable_through_the_api(as_, w
     assert posted["created"] == 192
     assert len(posted["forecasting_jobs"]) == 3  # PT1H, PT6H, P1D ahead
 
-    env = {**os.environ, "BVP_ENV": "testing"}
-    worker = subprocess.run(
-        [sys.executable, "-m", "flask", "run_forecasting_worker", "--burst"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert worker.returncode == 0, worker.stderr
+    run_worker()
     for job_id in posted["forecasting_jobs"]:
         assert Job.fetch(job_id, connection=redis).get_status() == "finished"
 
@@ -63,15 +49,7 @@ def test_data_posted_without_a_belief_time_informs_its_own_forecast(as_, world, 
         },
     ).get_json()
     assert posted["forecasting_jobs"]
-    worker = subprocess.run(
-        [sys.executable, "-m", "flask", "run_forecasting_worker", "--burst"],
-        cwd=REPO,
-        env={**os.environ, "BVP_ENV": "testing"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert worker.returncode == 0, worker.stderr
+    run_worker()
     forecasts = user.get(
         f"/api/v1/sensors/{sensor}/forecasts",
         query_string={"start": "2024-06-03T00:00:00+02:00", "end": "2024-06-04T00:00:00+02:00"},

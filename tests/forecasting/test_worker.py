@@ -1,10 +1,5 @@
 """A real worker process consumes real jobs from real Redis and writes forecasts."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from rq import Queue
@@ -14,16 +9,9 @@ from sqlalchemy import select
 from bvp.data.beliefs import latest_beliefs, save_beliefs
 from bvp.data.models import DataSource
 from bvp.forecasting.jobs import create_forecasting_jobs
+from tests.conftest import run_worker
 
-REPO = Path(__file__).resolve().parents[2]
 ORIGIN = pd.Timestamp("2024-06-03T00:00Z")
-
-
-def run_worker(*command: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BVP_ENV": "testing"}
-    return subprocess.run(
-        [sys.executable, *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def measure_two_days(db, sensor):
@@ -43,8 +31,7 @@ def test_flask_worker_consumes_jobs_and_writes_forecasts(db, redis, sensor):
     horizons = [pd.Timedelta(hours=1).to_pytimedelta(), pd.Timedelta(days=1).to_pytimedelta()]
     job_ids = create_forecasting_jobs(redis, [sensor.id], ORIGIN.to_pydatetime(), horizons)
 
-    result = run_worker("-m", "flask", "run_forecasting_worker", "--burst", "--name", "test-w1")
-    assert result.returncode == 0, result.stderr
+    run_worker("-m", "flask", "run_forecasting_worker", "--burst", "--name", "test-w1")
 
     for job_id in job_ids:
         assert Job.fetch(job_id, connection=redis).get_status() == "finished"
@@ -61,8 +48,7 @@ def test_a_failing_job_keeps_its_error_in_the_failed_registry(db, redis, sensor)
     job_ids = create_forecasting_jobs(
         redis, [9999], ORIGIN.to_pydatetime(), [pd.Timedelta(hours=1).to_pytimedelta()], retries=0
     )
-    result = run_worker("worker.py", "--burst")
-    assert result.returncode == 0, result.stderr
+    run_worker("worker.py", "--burst")
     job = Job.fetch(job_ids[0], connection=redis)
     assert job.get_status() == "failed"
     assert "sensor 9999 does not exist" in job.latest_result().exc_string
