@@ -6,7 +6,9 @@ Same as `flask run_forecasting_worker`; configuration comes from BVP_* settings.
 import argparse
 
 from bvp.app import create_app
-from bvp.queues import QUEUE_NAMES, run_worker
+from bvp.forecasting.jobs import JobSettings
+from bvp.forecasting.workers import run_worker
+from bvp.queues import QUEUE_NAMES
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
@@ -17,7 +19,7 @@ if __name__ == "__main__":
     app = create_app()
     with app.app_context():
         run_worker(
-            app.config["REDIS_URL"],
+            JobSettings.from_config(app.config),
             args.queue or [app.config["FORECAST_QUEUE"]],
             name=args.name,
             burst=args.burst,

@@ -22,19 +22,6 @@ def get_queue(connection: Redis, name: str = "forecasting") -> Queue:
     return Queue(name, connection=connection)
 
 
-def run_worker(url: str, queues: list[str], name: str | None = None, burst: bool = False) -> bool:
-    """Run an rq worker on ``queues`` until stopped (or, with ``burst``, until empty).
-
-    Many workers, on one machine or many, may share the same Redis and PostgreSQL.
-    The built-in scheduler moves retried jobs back onto their queue after the backoff.
-    """
-    from rq import Worker
-
-    connection = redis_connection(url)
-    worker = Worker([get_queue(connection, q) for q in queues], connection=connection, name=name)
-    return worker.work(burst=burst, with_scheduler=True)
-
-
 def queue_status(connection: Redis) -> dict:
     """Workers alive and jobs waiting per queue (raises RedisError if Redis is down)."""
     from rq import Worker

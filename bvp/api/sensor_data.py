@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from flask import Response, current_app
 from flask_smorest import Blueprint
-from redis.exceptions import RedisError
 
 from bvp.api.auth import (
     WRITE_DATA_ROLES,
@@ -29,7 +27,7 @@ from bvp.api.schemas import (
 )
 from bvp.data.beliefs import SaveResult, probabilities_present
 from bvp.data.models.data_sources import get_or_create_source
-from bvp.data.models.sensors import find_sensor, sensors_using_as_regressor
+from bvp.data.models.sensors import find_sensor
 from bvp.data.sensor_data import (
     PostedSeries,
     SeriesOut,
@@ -37,9 +35,9 @@ from bvp.data.sensor_data import (
     resolution_from_duration,
     store_posted_series,
 )
-from bvp.data.transactional import after_commit, transactional
-from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
-from bvp.forecasting.pipeline import forecast_origins, forecaster_source_ids
+from bvp.data.transactional import transactional
+from bvp.forecasting.jobs import JobSettings, PendingJobs, enqueue_after_commit
+from bvp.forecasting.pipeline import forecaster_source_ids
 
 sensor_data = Blueprint(
     "sensor_data", __name__, url_prefix="/api/v1/sensors", description="Sensor data"
@@ -86,38 +84,10 @@ def store_for_caller(
         source = get_or_create_source(session, name, "user", user_id=user.id)
         result = store_posted_series(session, sensor, series, source.id)
         if result.created or result.updated:
-            jobs = enqueue_after_commit(session, sensor.id)
+            jobs = enqueue_after_commit(
+                session, sensor.id, JobSettings.from_config(current_app.config)
+            )
     return result, jobs
-
-
-@dataclass
-class PendingJobs:
-    """Filled in once the data's transaction has committed."""
-
-    job_ids: list[str] = field(default_factory=list)
-    redis_unreachable: bool = False
-
-
-def enqueue_after_commit(session, sensor_id: int) -> PendingJobs:
-    """Forecasts for the sensor, and for sensors using it as a regressor, after commit.
-
-    If Redis is unreachable the data stays stored and the result says the jobs are
-    pending.
-    """
-    targets = [sensor_id, *sensors_using_as_regressor(session, sensor_id)]
-    origins = forecast_origins(session, targets)
-    settings = JobSettings.from_config(current_app.config)
-    pending = PendingJobs()
-
-    def enqueue():
-        try:
-            pending.job_ids.extend(enqueue_forecasts(settings, origins))
-        except RedisError:
-            current_app.logger.warning("Redis unreachable: forecasting jobs pending")
-            pending.redis_unreachable = True
-
-    after_commit(enqueue)
-    return pending
 
 
 @sensor_data.get("/<int:sensor_id>/data")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from redis.exceptions import RedisError
 
 from bvp.data.db import ensure_database_exists
 from bvp.data.models.accounts import find_user_by_email
@@ -19,13 +18,13 @@ from bvp.data.populate import (
     populate_structure,
     sample_sensor_ids,
 )
-from bvp.data.transactional import after_commit, transactional
+from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration
 from bvp.forecasting.jobs import (
     JobSettings,
-    enqueue_forecasts,
+    PendingJobs,
+    enqueue_after_commit,
     parse_duration,
-    parse_horizons,
 )
 from bvp.forecasting.pipeline import forecast_origins, make_forecast
 
@@ -60,7 +59,8 @@ def db_populate(structure, data, hold_back, forecasts, admin_email, admin_passwo
     """Put the demo structure, sample data and/or forecasts in; safe to run again."""
     if not (structure or data or forecasts):
         raise click.UsageError("Say what to populate: --structure, --data and/or --forecasts.")
-    horizons = parse_horizons(current_app.config["FORECAST_HORIZONS"])
+    settings = JobSettings.from_config(current_app.config)
+    owed: list[PendingJobs] = []
     with transactional() as session:
         if structure:
             if admin_password is None and find_user_by_email(session, admin_email) is None:
@@ -84,20 +84,20 @@ def db_populate(structure, data, hold_back, forecasts, admin_email, admin_passwo
                 )
                 if result.created or result.updated:
                     changed.append(sensors[key])
-            if changed:  # new data: forecasts are due, once it is committed
-                origins = forecast_origins(session, changed)
-                after_commit(lambda: _enqueue(origins))
+            # New data: forecasts are owed with it, and queued once it is committed.
+            owed = [enqueue_after_commit(session, sensor_id, settings) for sensor_id in changed]
         if forecasts:
             for sensor_id, origin in forecast_origins(session, list(sensors.values())).items():
                 if origin is None:
                     continue
-                for horizon in horizons:
+                for horizon in settings.horizons:
                     result = make_forecast(session, sensor_id, origin, horizon)
                     click.echo(
                         f"sensor {sensor_id}: {iso_duration(horizon)} ahead from "
                         f"{origin:%Y-%m-%dT%H:%MZ}, "
                         f"{result.created} forecasts created, {result.updated} updated"
                     )
+    _report_jobs(owed)
 
 
 @click.command("db_depopulate")
@@ -132,14 +132,14 @@ def _sample_sensors(session) -> dict[str, int]:
     return sensors
 
 
-def _enqueue(origins: dict) -> None:
-    try:
-        job_ids = enqueue_forecasts(JobSettings.from_config(current_app.config), origins)
+def _report_jobs(owed: list[PendingJobs]) -> None:
+    job_ids = list(dict.fromkeys(job_id for pending in owed for job_id in pending.job_ids))
+    if job_ids:
         click.echo(f"queued forecasting jobs: {', '.join(job_ids)}")
-    except RedisError as error:
+    if any(pending.redis_unreachable for pending in owed):
         click.echo(
-            f"Data stored, but Redis is unreachable ({error}); forecasting jobs are pending: "
-            "run `flask db_populate --forecasts` or re-run with Redis up.",
+            "Data stored, but Redis is unreachable: the forecasts are owed in the outbox and "
+            "queued by the next worker (or `flask forecasts enqueue-pending`).",
             err=True,
         )
 

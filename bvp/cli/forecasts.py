@@ -14,7 +14,14 @@ from tqdm import tqdm
 
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.transactional import transactional
-from bvp.forecasting.jobs import DONE, forecast_job_id, job_statuses, parse_horizons
+from bvp.forecasting.jobs import (
+    DONE,
+    JobSettings,
+    drain_owed_forecasts,
+    forecast_job_id,
+    job_statuses,
+    parse_horizons,
+)
 from bvp.forecasting.pipeline import forecast_origins, latest_forecasts
 from bvp.queues import redis_connection
 
@@ -85,3 +92,12 @@ def show(rows: int) -> None:
             step = max(1, len(frame) // rows)  # spread the rows over the whole horizon
             for when, value in zip(local[::step], frame["event_value"].iloc[::step], strict=True):
                 click.echo(f"  {when.isoformat()}  {value:10.3f}")
+
+
+@forecasts.command("enqueue-pending")
+def enqueue_pending() -> None:
+    """Queue the forecasts owed since Redis was last unreachable (workers also do this)."""
+    job_ids = drain_owed_forecasts(JobSettings.from_config(current_app.config))
+    click.echo(f"queued {len(job_ids)} owed forecasting jobs" + (": " if job_ids else ""))
+    for job_id in job_ids:
+        click.echo(f"  {job_id}")

@@ -6,7 +6,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bvp.queues import QUEUE_NAMES, run_worker
+from bvp.forecasting.jobs import JobSettings
+from bvp.forecasting.workers import run_worker
+from bvp.queues import QUEUE_NAMES
 
 
 @click.command("run_forecasting_worker")
@@ -25,7 +27,7 @@ def run_forecasting_worker(queues: tuple[str, ...], name: str | None, burst: boo
     queues = list(queues) or [current_app.config["FORECAST_QUEUE"]]
     url = current_app.config["REDIS_URL"]
     click.echo(f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at {_safe(url)}")
-    run_worker(url, queues, name=name, burst=burst)
+    run_worker(JobSettings.from_config(current_app.config), queues, name=name, burst=burst)
 
 
 def _safe(url: str) -> str:

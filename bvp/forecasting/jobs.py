@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Retry
 from rq.job import Job, JobStatus
+from sqlalchemy.orm import Session
 
-from bvp.data.transactional import transactional
+from bvp.data.models.forecast_outbox import (
+    owed_forecasts,
+    record_owed_forecasts,
+    settle_owed_forecasts,
+)
+from bvp.data.models.sensors import sensors_using_as_regressor
+from bvp.data.transactional import after_commit, transactional
 from bvp.data.utc import iso_duration, to_utc, utcnow
 from bvp.queues import get_queue, redis_connection
 
@@ -146,6 +154,55 @@ def enqueue_forecasts(settings: JobSettings, origins: Mapping[int, datetime | No
                 retries=settings.retries,
                 timeout=settings.timeout,
             )
+    return job_ids
+
+
+@dataclass
+class PendingJobs:
+    """Filled in once the data's transaction has committed."""
+
+    job_ids: list[str] = field(default_factory=list)
+    redis_unreachable: bool = False
+
+
+def enqueue_after_commit(session: Session, sensor_id: int, settings: JobSettings) -> PendingJobs:
+    """Forecasts for the sensor, and for sensors using it as a regressor, once committed.
+
+    They are owed in the outbox within the data's own transaction, so a failure to reach
+    Redis (or a crash right after commit) loses nothing: a worker enqueues them later.
+    """
+    from bvp.forecasting.pipeline import forecast_origins
+
+    targets = [sensor_id, *sensors_using_as_regressor(session, sensor_id)]
+    origins = forecast_origins(session, targets)
+    record_owed_forecasts(session, origins)
+    pending = PendingJobs()
+
+    def enqueue() -> None:
+        try:
+            pending.job_ids.extend(enqueue_forecasts(settings, origins))
+        except RedisError:
+            log.warning("Redis unreachable: forecasting jobs owed in the outbox")
+            pending.redis_unreachable = True
+            return
+        with transactional() as settle:
+            settle_owed_forecasts(settle, [(s, o) for s, o in origins.items() if o is not None])
+
+    after_commit(enqueue)
+    return pending
+
+
+def drain_owed_forecasts(settings: JobSettings) -> list[str]:
+    """Enqueue every forecast the outbox still owes; their job ids. One transaction."""
+    with transactional() as session:
+        owed = owed_forecasts(session)
+        job_ids: list[str] = []
+        for sensor_id, origins in owed.items():
+            for origin in origins:
+                job_ids += enqueue_forecasts(settings, {sensor_id: origin})
+        settle_owed_forecasts(session, [(s, o) for s, os in owed.items() for o in os])
+    if job_ids:
+        log.info("enqueued %d owed forecasting jobs", len(job_ids))
     return job_ids
 
 

@@ -1,7 +1,9 @@
 """POST and GET /api/v1/sensors/<id>/data: units, resolutions, errors, idempotence, isolation."""
 
 import json
+from datetime import timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -185,7 +187,11 @@ def test_no_one_reads_or_writes_another_accounts_data(as_, world, db, redis):
     assert read(admin, {"north": world["south"]}, start=DAY).status_code == 200
 
 
-def test_jobs_pending_when_redis_is_unreachable(app, as_, world, db):
+def test_redis_down_data_stored_and_forecasts_owed_until_redis_is_back(app, as_, world, db, redis):
+    from bvp.data.models import ForecastOutbox
+    from bvp.forecasting.jobs import forecast_job_id
+    from tests.conftest import run_worker
+
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
         result = as_("user").post(url(world), json=body()).get_json()
@@ -193,6 +199,27 @@ def test_jobs_pending_when_redis_is_unreachable(app, as_, world, db):
         app.config["REDIS_URL"] = "redis://127.0.0.1:6379/15"
     assert result["created"] == 96 and result["jobs_pending"] is True
     assert stored(db) == 96
+    owed = [(o.sensor_id, o.origin) for o in db.query(ForecastOutbox)]
+    assert [(s, o.isoformat()) for s, o in owed] == [
+        (world["north"]["sensor"], "2024-06-01T22:00:00+00:00")
+    ]
+    db.rollback()
+    # Redis is back: the next worker queues what is owed (and runs it), nothing is lost.
+    run_worker()
+    assert db.query(ForecastOutbox).count() == 0
+    job_id = forecast_job_id(world["north"]["sensor"], timedelta(days=1), owed[0][1])
+    assert redis.exists(f"rq:job:{job_id}")
+
+
+def test_enqueue_pending_command_queues_owed_forecasts(app, db, world, redis):
+    from bvp.data.models.forecast_outbox import record_owed_forecasts
+
+    record_owed_forecasts(db, {world["north"]["sensor"]: pd.Timestamp("2024-06-02T00:00Z")})
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["forecasts", "enqueue-pending"])
+    assert "queued 3 owed forecasting jobs" in result.output, result.output
+    again = app.test_cli_runner().invoke(args=["forecasts", "enqueue-pending"])
+    assert "queued 0 owed forecasting jobs" in again.output
 
 
 def test_a_corrected_value_becomes_a_new_belief_and_the_old_one_is_kept(as_, world, db, redis):

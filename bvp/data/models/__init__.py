@@ -6,6 +6,7 @@ from bvp.data.models.assets import Asset
 from bvp.data.models.auth_tokens import AuthToken
 from bvp.data.models.beliefs import TimedBelief
 from bvp.data.models.data_sources import SOURCE_TYPES, DataSource
+from bvp.data.models.forecast_outbox import ForecastOutbox
 from bvp.data.models.sensors import Sensor
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Asset",
     "AuthToken",
     "DataSource",
+    "ForecastOutbox",
     "Role",
     "Sensor",
     "TimedBelief",
