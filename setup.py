@@ -27,6 +27,7 @@ setup(
         "tqdm>=4.66,<5",
         "argon2-cffi>=23.1,<26",
         "holidays>=0.50,<1",
+        "scikit-learn>=1.4,<2",
         "flask-smorest>=0.45,<0.47",
         "marshmallow>=3.20,<4",
         "flask-limiter[redis]>=3.5,<4",

@@ -14,6 +14,8 @@ from tqdm import tqdm
 
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.transactional import transactional
+from bvp.data.utc import to_utc
+from bvp.forecasting.backtest import MODELS, summary
 from bvp.forecasting.jobs import (
     DONE,
     JobSettings,
@@ -22,7 +24,7 @@ from bvp.forecasting.jobs import (
     job_statuses,
     parse_horizons,
 )
-from bvp.forecasting.pipeline import forecast_origins, latest_forecasts
+from bvp.forecasting.pipeline import backtest_sensor, forecast_origins, latest_forecasts
 from bvp.queues import redis_connection
 
 forecasts = AppGroup("forecasts", help="Forecasting jobs and forecasts.")
@@ -101,3 +103,38 @@ def enqueue_pending() -> None:
     click.echo(f"queued {len(job_ids)} owed forecasting jobs" + (": " if job_ids else ""))
     for job_id in job_ids:
         click.echo(f"  {job_id}")
+
+
+@forecasts.command("backtest")
+@click.option("--sensor", "sensor_id", type=int, required=True)
+@click.option(
+    "--from", "start", required=True, help="ISO 8601 with offset, e.g. 2016-09-15T00:00-06:00"
+)
+@click.option("--until", "end", required=True, help="ISO 8601 with offset")
+@click.option(
+    "--models",
+    default=",".join(MODELS),
+    show_default=True,
+    help="Comma-separated model names.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the per-origin scores as JSON.")
+def backtest(sensor_id: int, start: str, end: str, models: str, as_json: bool) -> None:
+    """Day-ahead rolling-origin backtest: MAE, MASE, bias, pinball loss per model."""
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    unknown = [m for m in names if m not in MODELS]
+    if unknown:
+        raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    try:
+        with transactional() as session:
+            results = backtest_sensor(
+                session, sensor_id, to_utc(start, "--from"), to_utc(end, "--until"), names
+            )
+    except (LookupError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if results.empty:
+        raise click.ClickException("No whole day in that window to backtest.")
+    if as_json:
+        click.echo(results.assign(origin=results["origin"].astype(str)).to_json(orient="records"))
+        return
+    click.echo(f"{results['origin'].nunique()} day-ahead origins, sensor {sensor_id}\n")
+    click.echo(summary(results).round(3).to_string())

@@ -90,3 +90,43 @@ def latest_forecasts(session: Session, sensor_id: int) -> pd.DataFrame:
 
 def forecaster_source_ids(session: Session) -> list[int]:
     return list(session.scalars(select(DataSource.id).where(DataSource.type == "forecaster")))
+
+
+def backtest_sensor(
+    session: Session,
+    sensor_id: int,
+    start: datetime,
+    end: datetime,
+    models: list[str],
+    horizon: timedelta = timedelta(days=1),
+) -> pd.DataFrame:
+    """Day-ahead backtest with an origin at every local midnight in ``[start, end)``."""
+    from bvp.forecasting.backtest import backtest
+    from bvp.forecasting.models.learned import TRAINING_WINDOW
+
+    sensor = session.get(Sensor, sensor_id)
+    if sensor is None:
+        raise LookupError(f"sensor {sensor_id} does not exist")
+    start, end = pd.Timestamp(to_utc(start, "from")), pd.Timestamp(to_utc(end, "until"))
+    forecasters = forecaster_source_ids(session)
+    since = start - TRAINING_WINDOW - pd.Timedelta(days=7)
+
+    def measured(some_sensor_id: int) -> pd.Series:
+        frame = latest_beliefs(session, some_sensor_id, since, end, exclude_sources=forecasters)
+        return frame["event_value"]
+
+    local_days = pd.date_range(
+        start.tz_convert(sensor.timezone).normalize(), end.tz_convert(sensor.timezone), freq="D"
+    )
+    origins = [o.tz_convert("UTC") for o in local_days if o >= start and o + horizon <= end]
+    regressors = {f"sensor_{r}": measured(r) for r in sensor.attributes.get("regressors", [])}
+    return backtest(
+        measured(sensor_id),
+        origins,
+        pd.Timedelta(horizon),
+        pd.Timedelta(sensor.event_resolution),
+        models,
+        timezone=sensor.timezone,
+        country=sensor.attributes.get("country"),
+        regressors=regressors,
+    )

@@ -1,0 +1,58 @@
+"""flask forecasts backtest on stored data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from bvp.data.beliefs import save_beliefs
+
+
+def test_backtest_prints_scores_per_model(app, db, sensor):
+    index = pd.date_range("2024-05-01T00:00Z", "2024-06-10T00:00Z", freq="15min", inclusive="left")
+    values = np.sin(np.pi * np.clip(index.hour.to_numpy() - 6, 0, 12) / 12) * 5
+    save_beliefs(
+        db,
+        {"event_start": index, "event_value": values},
+        sensor_id=sensor.id,
+        source_id=1,
+        belief_time=pd.Timestamp("2024-06-10T00:00Z").to_pydatetime(),
+    )
+    db.commit()
+    args = [
+        "forecasts",
+        "backtest",
+        "--sensor",
+        str(sensor.id),
+        "--from",
+        "2024-06-06T00:00+02:00",
+        "--until",
+        "2024-06-09T00:00+02:00",
+        "--models",
+        "naive-1d,ridge",
+    ]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "3 day-ahead origins" in result.output
+    assert "naive-1d" in result.output and "ridge" in result.output
+    as_json = json.loads(app.test_cli_runner().invoke(args=[*args, "--json"]).output)
+    naive_mae = [row["mae"] for row in as_json if row["model"] == "naive-1d"]
+    assert naive_mae == [0.0, 0.0, 0.0]  # a repeating day is forecast exactly
+
+
+def test_backtest_names_unknown_models(app, db, sensor):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "forecasts",
+            "backtest",
+            "--sensor",
+            str(sensor.id),
+            "--from",
+            "2024-06-06T00:00Z",
+            "--until",
+            "2024-06-09T00:00Z",
+            "--models",
+            "prophet",
+        ]
+    )
+    assert result.exit_code == 2 and "unknown prophet" in result.output

@@ -1,0 +1,92 @@
+"""Features in local time across DST, lags known at the origin, learned models that never
+look past their origin, and backtest scores that mean what they say."""
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bvp.forecasting.backtest import backtest, score, summary
+from bvp.forecasting.features import calendar_features, seasonal_lags
+from bvp.forecasting.models import learned
+
+RESOLUTION = pd.Timedelta(minutes=15)
+ORIGIN = pd.Timestamp("2024-06-29T22:00Z")  # local midnight in Amsterdam
+
+
+def daily_profile(days=60, noise=0.0, seed=1):
+    index = pd.date_range(
+        ORIGIN - pd.Timedelta(days=days),
+        ORIGIN + pd.Timedelta(days=3),
+        freq=RESOLUTION,
+        inclusive="left",
+    )
+    hours = (index.hour + index.minute / 60).to_numpy()
+    values = np.sin(np.pi * np.clip(hours - 6, 0, 12) / 12) * 5
+    values += np.random.default_rng(seed).normal(0, noise, len(values))
+    return pd.Series(values, index=index)
+
+
+def test_calendar_is_local_across_dst():
+    events = pd.DatetimeIndex(["2024-03-30T07:00Z", "2024-04-01T06:00Z"])  # 08:00 local both
+    features = calendar_features(events, "Europe/Amsterdam", "NL")
+    assert (features["hour_8"] == 1).all()
+    christmas = calendar_features(pd.DatetimeIndex(["2024-12-25T11:00Z"]), "Europe/Amsterdam", "NL")
+    assert christmas["holiday"].iloc[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("horizon", "lags"),
+    [(timedelta(hours=6), [1, 7]), (timedelta(days=1), [1, 7]), (timedelta(hours=36), [2, 7])],
+)
+def test_only_lags_known_at_the_origin(horizon, lags):
+    assert seasonal_lags(horizon) == [pd.Timedelta(days=d) for d in lags]
+
+
+@pytest.mark.parametrize("model", [learned.ridge, learned.boosted_quantiles])
+def test_learned_models_never_see_data_after_their_origin(model):
+    history = daily_profile(noise=0.3)
+    events = pd.date_range(ORIGIN, periods=96, freq=RESOLUTION)
+    honest = model(
+        history[history.index < ORIGIN],
+        ORIGIN,
+        events,
+        RESOLUTION,
+        timezone="Europe/Amsterdam",
+        country="NL",
+    )
+    leaked_history = history.copy()
+    leaked_history[leaked_history.index >= ORIGIN] = 1e6  # the "future" holds a tell-tale
+    leaked = model(
+        leaked_history, ORIGIN, events, RESOLUTION, timezone="Europe/Amsterdam", country="NL"
+    )
+    pd.testing.assert_frame_equal(honest, leaked)
+    assert (leaked.abs() < 1e3).all().all()
+
+
+def test_quantiles_are_ordered_and_cover_a_noisy_profile():
+    history = daily_profile(noise=0.5)
+    events = pd.date_range(ORIGIN, periods=96, freq=RESOLUTION)
+    forecast = learned.boosted_quantiles(history, ORIGIN, events, RESOLUTION)
+    assert (forecast[0.1] <= forecast[0.5]).all() and (forecast[0.5] <= forecast[0.9]).all()
+    scores = score(forecast, history.reindex(events).to_numpy(), scale=1.0)
+    assert 0.5 < scores["coverage"] <= 1.0
+
+
+def test_backtest_scores_a_perfect_daily_pattern():
+    history = daily_profile(noise=0.0)
+    origins = [ORIGIN - pd.Timedelta(days=d) for d in (3, 2, 1)]
+    results = backtest(
+        history,
+        origins,
+        pd.Timedelta(days=1),
+        RESOLUTION,
+        ["naive-1d", "ridge"],
+        timezone="UTC",
+        country=None,
+    )
+    table = summary(results)
+    assert table.loc["naive-1d", "mae"] == 0.0
+    assert table.loc["ridge", "mae"] < 0.05  # a linear model learns the daily profile
+    assert len(results) == 6 and set(results["model"]) == {"naive-1d", "ridge"}
