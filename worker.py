@@ -20,7 +20,7 @@ if __name__ == "__main__":
     with app.app_context():
         run_worker(
             JobSettings.from_config(app.config),
-            args.queue or [app.config["FORECAST_QUEUE"]],
+            args.queue or [app.config["FORECAST_QUEUE"], "model-selection"],
             name=args.name,
             burst=args.burst,
         )

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "FORECAST_QUEUE": "forecasting",
     "JOB_RETRIES": 3,
     "JOB_TIMEOUT_SECONDS": 600,
+    "MODEL_MAX_AGE_DAYS": 7,  # a sensor's model is re-chosen by backtest when older
     # API
     "TOKEN_LIFETIME_SECONDS": 6 * 3600,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes per request body; larger is a 413

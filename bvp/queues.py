@@ -7,7 +7,7 @@ from functools import lru_cache
 from redis import Redis
 from rq import Queue
 
-QUEUE_NAMES = ("forecasting", "scheduling")
+QUEUE_NAMES = ("forecasting", "model-selection", "scheduling")
 
 
 @lru_cache(maxsize=8)

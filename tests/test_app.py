@@ -10,7 +10,7 @@ def test_healthcheck_reports_every_part(app, db, redis):
         body = response.get_json()
         assert body["status"] == "healthy" and body["failed"] == []
         assert body["database"]["revision"] == body["database"]["head"]
-        assert body["redis"]["queues"] == {"forecasting": 0, "scheduling": 0}
+        assert body["redis"]["queues"] == {"forecasting": 0, "model-selection": 0, "scheduling": 0}
         assert body["redis"]["workers"] == 0
 
 

@@ -7,11 +7,13 @@ import time
 from collections import Counter
 
 import click
+import pandas as pd
 from flask import current_app
 from flask.cli import AppGroup
 from rq.job import JobStatus
 from tqdm import tqdm
 
+from bvp.data.models import ModelSelection
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.transactional import transactional
 from bvp.data.utc import to_utc
@@ -24,7 +26,12 @@ from bvp.forecasting.jobs import (
     job_statuses,
     parse_horizons,
 )
-from bvp.forecasting.pipeline import backtest_sensor, forecast_origins, latest_forecasts
+from bvp.forecasting.pipeline import (
+    backtest_sensor,
+    current_model,
+    forecast_origins,
+    latest_forecasts,
+)
 from bvp.queues import redis_connection
 
 forecasts = AppGroup("forecasts", help="Forecasting jobs and forecasts.")
@@ -138,3 +145,23 @@ def backtest(sensor_id: int, start: str, end: str, models: str, as_json: bool) -
         return
     click.echo(f"{results['origin'].nunique()} day-ahead origins, sensor {sensor_id}\n")
     click.echo(summary(results).round(3).to_string())
+
+
+@forecasts.command("models")
+def models() -> None:
+    """The model each sensor forecasts with, and the backtest scores it was chosen by."""
+    with transactional() as session:
+        for sensor in session.scalars(sensors_in_scope(None)):
+            selection = session.get(ModelSelection, sensor.id)
+            if selection is None:
+                click.echo(
+                    f"{sensor.name} (sensor {sensor.id}): {current_model(session, sensor.id)} "
+                    "(default; no backtest yet)"
+                )
+                continue
+            click.echo(
+                f"\n{sensor.name} (sensor {sensor.id}): {selection.model}, chosen "
+                f"{selection.selected_at:%Y-%m-%d %H:%M}Z by day-ahead MASE over 4 weeks"
+            )
+            table = pd.DataFrame(selection.scores).T.sort_values("mase")
+            click.echo(table.round(3).to_string())

@@ -17,14 +17,15 @@ from bvp.queues import QUEUE_NAMES
     "queues",
     multiple=True,
     type=click.Choice(QUEUE_NAMES),
-    help="Queue(s) to listen on (repeatable). Default: forecasting.",
+    help="Queue(s) to listen on, in priority order (repeatable). "
+    "Default: forecasting, then model-selection.",
 )
 @click.option("--name", default=None, help="Worker name, unique per Redis (default: generated).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def run_forecasting_worker(queues: tuple[str, ...], name: str | None, burst: bool) -> None:
     """Run an rq worker; start as many as you like, on as many machines as you like."""
-    queues = list(queues) or [current_app.config["FORECAST_QUEUE"]]
+    queues = list(queues) or [current_app.config["FORECAST_QUEUE"], "model-selection"]
     url = current_app.config["REDIS_URL"]
     click.echo(f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at {_safe(url)}")
     run_worker(JobSettings.from_config(current_app.config), queues, name=name, burst=burst)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Retry
+from rq import Retry, get_current_job
 from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,7 @@ def create_forecasting_jobs(
     queue: str = "forecasting",
     retries: int = 3,
     timeout: int = 600,
+    model_max_age: timedelta = timedelta(days=7),
 ) -> list[str]:
     """Enqueue one job per (sensor, horizon) at ``origin``; return their ids.
 
@@ -86,6 +87,7 @@ def create_forecasting_jobs(
                     int(horizon.total_seconds()),
                     to_utc(origin).isoformat(),
                     utcnow().isoformat(),  # what the job may know: the data committed by now
+                    model_max_age_seconds=int(model_max_age.total_seconds()),
                     job_id=job_id,
                     retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 10)
                     if retries
@@ -124,6 +126,7 @@ class JobSettings:
     queue: str = "forecasting"
     retries: int = 3
     timeout: int = 600
+    model_max_age: timedelta = timedelta(days=7)
 
     @classmethod
     def from_config(cls, config: Mapping) -> JobSettings:
@@ -133,6 +136,7 @@ class JobSettings:
             queue=config["FORECAST_QUEUE"],
             retries=config["JOB_RETRIES"],
             timeout=config["JOB_TIMEOUT_SECONDS"],
+            model_max_age=timedelta(days=config["MODEL_MAX_AGE_DAYS"]),
         )
 
 
@@ -153,6 +157,7 @@ def enqueue_forecasts(settings: JobSettings, origins: Mapping[int, datetime | No
                 queue=settings.queue,
                 retries=settings.retries,
                 timeout=settings.timeout,
+                model_max_age=settings.model_max_age,
             )
     return job_ids
 
@@ -207,13 +212,18 @@ def drain_owed_forecasts(settings: JobSettings) -> list[str]:
 
 
 def run_forecasting_job(
-    sensor_id: int, horizon_seconds: int, origin: str, as_of: str | None = None
+    sensor_id: int,
+    horizon_seconds: int,
+    origin: str,
+    as_of: str | None = None,
+    model_max_age_seconds: int = 7 * 24 * 3600,
 ) -> dict:
-    """What a worker runs: one forecast, one transaction.
+    """What a worker runs: one forecast, one transaction. If the sensor's model choice is
+    missing or old, a model-selection job is queued for it (it runs after forecasts).
 
     ``as_of`` may be missing in jobs queued by an older release: they then see all data.
     """
-    from bvp.forecasting.pipeline import make_forecast
+    from bvp.forecasting.pipeline import current_model, make_forecast, selection_is_stale
 
     with transactional() as session:
         result = make_forecast(
@@ -223,4 +233,46 @@ def run_forecasting_job(
             timedelta(seconds=horizon_seconds),
             as_of=datetime.fromisoformat(as_of) if as_of else None,
         )
-    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+        model = current_model(session, sensor_id)
+        stale = selection_is_stale(session, sensor_id, timedelta(seconds=model_max_age_seconds))
+    job = get_current_job()
+    if stale and job is not None:
+        enqueue_model_selection(job.connection, sensor_id)
+    return {
+        "model": model,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+    }
+
+
+def enqueue_model_selection(connection: Redis, sensor_id: int) -> str | None:
+    """Queue a backtest that (re)chooses the sensor's model, unless one is waiting."""
+    job_id = f"select-model-s{sensor_id}"
+    lock = f"bvp:enqueue-lock:{job_id}"
+    if not connection.set(lock, 1, nx=True, ex=10):
+        return None
+    try:
+        if _is_waiting(connection, job_id):
+            return None
+        get_queue(connection, "model-selection").enqueue(
+            run_model_selection_job,
+            sensor_id,
+            job_id=job_id,
+            job_timeout=3600,
+            result_ttl=30 * 24 * 3600,
+            failure_ttl=30 * 24 * 3600,
+            description=f"choose the forecasting model of sensor {sensor_id} by backtest",
+        )
+        return job_id
+    finally:
+        connection.delete(lock)
+
+
+def run_model_selection_job(sensor_id: int) -> dict:
+    """Backtest every model over the last weeks; the lowest MASE forecasts from now on."""
+    from bvp.forecasting.pipeline import select_model
+
+    with transactional() as session:
+        selection = select_model(session, sensor_id)
+        return {"model": selection.model, "mase": selection.mase}

@@ -15,13 +15,18 @@ from bvp.data.beliefs import (
     latest_beliefs,
     save_beliefs,
 )
-from bvp.data.models import DataSource, Sensor
+from bvp.data.models import DataSource, ModelSelection, Sensor
 from bvp.data.models.data_sources import get_or_create_source
-from bvp.data.utc import to_utc
-from bvp.forecasting.models import naive
+from bvp.data.models.model_selection import store_selection
+from bvp.data.utc import to_utc, utcnow
 
-HISTORY = timedelta(days=14)
 MAX_HORIZON = timedelta(days=7)
+# Inputs a model may read before its origin: the learned models' training window and
+# their longest lag (a week).
+INPUT_WINDOW = timedelta(weeks=9)
+DEFAULT_MODEL = "naive-1d"  # until a backtest has chosen one
+MODEL_VERSION = "1"
+SELECTION_WINDOW = timedelta(weeks=4)
 
 
 def make_forecast(
@@ -31,39 +36,102 @@ def make_forecast(
     horizon: timedelta,
     as_of: datetime | None = None,
 ) -> SaveResult:
-    """Forecast ``sensor_id``'s events in ``[origin, origin + horizon)``, believed at origin.
+    """Forecast ``sensor_id``'s events in ``[origin, origin + horizon)``, believed at origin,
+    with the sensor's selected model (the default until a backtest has chosen one).
 
     The model sees measured events that ended by the origin, as known at ``as_of`` (when
     the job was created; default: now): a meter reading for 09:45-10:00 that arrives at
     10:05 still informs the forecast from 10:00. Earlier forecasts are never history.
+    Quantile models store p10/p50/p90 as beliefs with those cumulative probabilities.
     """
+    from bvp.forecasting.backtest import MODELS
+
+    sensor = _sensor(session, sensor_id)
+    origin = pd.Timestamp(to_utc(origin, "origin"))
+    resolution = pd.Timedelta(sensor.event_resolution)
+    model = current_model(session, sensor_id)
+    history, context = model_inputs(session, sensor, origin - INPUT_WINDOW, origin, as_of)
+    events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
+    forecast = MODELS[model](history, origin, events, resolution, **context)
+    source = get_or_create_source(session, "BVP", "forecaster", model=model, version=MODEL_VERSION)
+    frame = forecast.melt(ignore_index=False, var_name="cumulative_probability")
+    return save_beliefs(
+        session,
+        {
+            "event_start": frame.index,
+            "event_value": frame["value"].to_numpy(),
+            "cumulative_probability": frame["cumulative_probability"].to_numpy(dtype=float),
+        },
+        sensor_id=sensor_id,
+        source_id=source.id,
+        belief_time=origin.to_pydatetime(),
+    )
+
+
+def model_inputs(
+    session: Session,
+    sensor: Sensor,
+    since: datetime,
+    until: datetime,
+    as_of: datetime | None = None,
+) -> tuple[pd.Series, dict]:
+    """The sensor's measurements and its regressors' (never forecasts), and the context
+    (time zone, country, regressors) its models take."""
+    forecasters = forecaster_source_ids(session)
+
+    def measured(sensor_id: int) -> pd.Series:
+        frame = latest_beliefs(
+            session, sensor_id, since, until, as_of=as_of, exclude_sources=forecasters
+        )
+        return frame["event_value"]
+
+    regressors = {f"sensor_{r}": measured(r) for r in sensor.attributes.get("regressors", [])}
+    context = {
+        "timezone": sensor.timezone,
+        "country": sensor.attributes.get("country"),
+        "regressors": regressors,
+    }
+    return measured(sensor.id), context
+
+
+def current_model(session: Session, sensor_id: int) -> str:
+    selection = session.get(ModelSelection, sensor_id)
+    return selection.model if selection is not None else DEFAULT_MODEL
+
+
+def selection_is_stale(session: Session, sensor_id: int, max_age: timedelta) -> bool:
+    selection = session.get(ModelSelection, sensor_id)
+    return selection is None or selection.selected_at < utcnow() - max_age
+
+
+def select_model(session: Session, sensor_id: int) -> ModelSelection:
+    """Backtest every model day-ahead over the last weeks and keep the lowest MASE."""
+    from bvp.forecasting.backtest import MODELS, summary
+
+    origin = latest_origin(session, sensor_id)
+    if origin is None:
+        raise LookupError(f"sensor {sensor_id} has no measurements to select a model on")
+    results = backtest_sensor(session, sensor_id, origin - SELECTION_WINDOW, origin, list(MODELS))
+    table = summary(results) if not results.empty else None
+    if table is None or table["mase"].isna().all():
+        model, mase, scores = DEFAULT_MODEL, None, {}
+    else:
+        model = str(table["mase"].idxmin())
+        mase = float(table.loc[model, "mase"])
+        scores = {name: {k: _plain(v) for k, v in row.items()} for name, row in table.iterrows()}
+    store_selection(session, sensor_id, model, mase, scores, utcnow())
+    return session.get(ModelSelection, sensor_id)
+
+
+def _plain(value) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _sensor(session: Session, sensor_id: int) -> Sensor:
     sensor = session.get(Sensor, sensor_id)
     if sensor is None:
         raise LookupError(f"sensor {sensor_id} does not exist")
-    origin = to_utc(origin, "origin")
-    resolution = pd.Timedelta(sensor.event_resolution)
-    history = latest_beliefs(
-        session,
-        sensor_id,
-        origin - HISTORY,
-        origin,
-        as_of=as_of,
-        exclude_sources=forecaster_source_ids(session),
-    )
-    events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
-    forecast = naive.seasonal_naive(
-        history["event_value"], pd.Timestamp(origin), events, resolution
-    )
-    source = get_or_create_source(
-        session, "BVP", "forecaster", model=naive.MODEL_NAME, version=naive.MODEL_VERSION
-    )
-    return save_beliefs(
-        session,
-        {"event_start": events, "event_value": forecast.to_numpy()},
-        sensor_id=sensor_id,
-        source_id=source.id,
-        belief_time=origin,
-    )
+    return sensor
 
 
 def latest_origin(session: Session, sensor_id: int) -> datetime | None:
@@ -102,31 +170,19 @@ def backtest_sensor(
 ) -> pd.DataFrame:
     """Day-ahead backtest with an origin at every local midnight in ``[start, end)``."""
     from bvp.forecasting.backtest import backtest
-    from bvp.forecasting.models.learned import TRAINING_WINDOW
 
-    sensor = session.get(Sensor, sensor_id)
-    if sensor is None:
-        raise LookupError(f"sensor {sensor_id} does not exist")
+    sensor = _sensor(session, sensor_id)
     start, end = pd.Timestamp(to_utc(start, "from")), pd.Timestamp(to_utc(end, "until"))
-    forecasters = forecaster_source_ids(session)
-    since = start - TRAINING_WINDOW - pd.Timedelta(days=7)
-
-    def measured(some_sensor_id: int) -> pd.Series:
-        frame = latest_beliefs(session, some_sensor_id, since, end, exclude_sources=forecasters)
-        return frame["event_value"]
-
+    history, context = model_inputs(session, sensor, start - INPUT_WINDOW, end)
     local_days = pd.date_range(
         start.tz_convert(sensor.timezone).normalize(), end.tz_convert(sensor.timezone), freq="D"
     )
     origins = [o.tz_convert("UTC") for o in local_days if o >= start and o + horizon <= end]
-    regressors = {f"sensor_{r}": measured(r) for r in sensor.attributes.get("regressors", [])}
     return backtest(
-        measured(sensor_id),
+        history,
         origins,
         pd.Timedelta(horizon),
         pd.Timedelta(sensor.event_resolution),
         models,
-        timezone=sensor.timezone,
-        country=sensor.attributes.get("country"),
-        regressors=regressors,
+        **context,
     )

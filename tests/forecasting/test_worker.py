@@ -41,7 +41,7 @@ def test_flask_worker_consumes_jobs_and_writes_forecasts(db, redis, sensor):
     yesterday = latest_beliefs(db, sensor.id, ORIGIN - pd.Timedelta(days=1), ORIGIN)
     np.testing.assert_array_equal(day_ahead["event_value"], yesterday["event_value"])
     source = db.get(DataSource, int(day_ahead["source_id"].iloc[0]))
-    assert (source.type, source.model, source.version) == ("forecaster", "seasonal-naive", "1")
+    assert (source.type, source.model, source.version) == ("forecaster", "naive-1d", "1")
 
 
 def test_a_failing_job_keeps_its_error_in_the_failed_registry(db, redis, sensor):
@@ -54,3 +54,36 @@ def test_a_failing_job_keeps_its_error_in_the_failed_registry(db, redis, sensor)
     assert "sensor 9999 does not exist" in job.latest_result().exc_string
     assert job_ids[0] in Queue("forecasting", connection=redis).failed_job_registry
     assert db.scalars(select(DataSource).where(DataSource.type == "forecaster")).all() == []
+
+
+def test_a_backtest_chooses_the_model_that_forecasts_from_then_on(db, redis, sensor):
+    from bvp.data.models import ModelSelection
+    from bvp.forecasting.jobs import JobSettings
+
+    events = pd.date_range(ORIGIN - pd.Timedelta(weeks=6), ORIGIN, freq="15min", inclusive="left")
+    hours = (events.hour + events.minute / 60).to_numpy()
+    noise = np.random.default_rng(4).normal(0, 0.2, len(events))
+    values = np.sin(np.pi * np.clip(hours - 6, 0, 12) / 12) * 5 + noise
+    save_beliefs(
+        db,
+        {"event_start": events, "event_value": values},
+        sensor_id=sensor.id,
+        source_id=1,
+        belief_time=ORIGIN.to_pydatetime(),
+    )
+    db.commit()
+    settings = JobSettings(redis_url="", horizons=[pd.Timedelta(days=1).to_pytimedelta()])
+    create_forecasting_jobs(redis, [sensor.id], ORIGIN.to_pydatetime(), settings.horizons)
+    run_worker()  # forecasts with the default model, then queues and runs the backtest
+    selection = db.get(ModelSelection, sensor.id)
+    assert selection is not None
+    assert set(selection.scores) == {"naive-1d", "naive-7d", "ridge", "gbm-quantiles"}
+    best = min(selection.scores, key=lambda m: selection.scores[m]["mase"])
+    assert selection.model == best and selection.mase < 1.5
+
+    later = ORIGIN + pd.Timedelta(hours=1)
+    create_forecasting_jobs(redis, [sensor.id], later.to_pydatetime(), settings.horizons)
+    run_worker()
+    made_later = latest_beliefs(db, sensor.id, later, later + pd.Timedelta(hours=1))
+    source = db.get(DataSource, int(made_later["source_id"].iloc[0]))
+    assert source.model == selection.model

@@ -7,6 +7,7 @@ from bvp.data.models.auth_tokens import AuthToken
 from bvp.data.models.beliefs import TimedBelief
 from bvp.data.models.data_sources import SOURCE_TYPES, DataSource
 from bvp.data.models.forecast_outbox import ForecastOutbox
+from bvp.data.models.model_selection import ModelSelection
 from bvp.data.models.sensors import Sensor
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "AuthToken",
     "DataSource",
     "ForecastOutbox",
+    "ModelSelection",
     "Role",
     "Sensor",
     "TimedBelief",

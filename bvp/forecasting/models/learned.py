@@ -69,7 +69,7 @@ def boosted_quantiles(
     columns = {}
     for quantile in QUANTILES:
         model = HistGradientBoostingRegressor(
-            loss="quantile", quantile=quantile, max_iter=150, learning_rate=0.1, random_state=0
+            loss="quantile", quantile=quantile, max_iter=100, learning_rate=0.1, random_state=0
         )
         columns[quantile] = model.fit(x.to_numpy(), y.to_numpy()).predict(x_future.to_numpy())
     frame = pd.DataFrame(columns, index=events)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-MODEL_NAME = "seasonal-naive"
-MODEL_VERSION = "1"
 DAY = pd.Timedelta(days=1)
 
 

@@ -1,0 +1,39 @@
+"""Which model forecasts a sensor: chosen by backtest, remembered, re-chosen when old."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Double, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bvp.data.db import Base
+
+
+class ModelSelection(Base):
+    __tablename__ = "model_selection"
+
+    sensor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(40))
+    mase: Mapped[float | None] = mapped_column(Double)
+    # Mean scores per model from the selecting backtest, for the dashboard and operators.
+    scores: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    selected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def store_selection(
+    session: Session,
+    sensor_id: int,
+    model: str,
+    mase: float | None,
+    scores: dict[str, Any],
+    selected_at: datetime,
+) -> None:
+    values = {"model": model, "mase": mase, "scores": scores, "selected_at": selected_at}
+    session.execute(
+        insert(ModelSelection)
+        .values(sensor_id=sensor_id, **values)
+        .on_conflict_do_update(index_elements=["sensor_id"], set_=values)
+    )
