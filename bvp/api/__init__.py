@@ -20,6 +20,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.errors import ErrorSchema, register_error_handlers
     from bvp.api.flexmeasures import fm, fm_root
     from bvp.api.health import health
+    from bvp.api.jobs import jobs
     from bvp.api.limits import init_limits, limiter
     from bvp.api.sensor_data import sensor_data
     from bvp.api.sensors import sensors
@@ -66,6 +67,7 @@ def register_api(app: Flask) -> None:
         assets,
         sensors,
         sensor_data,
+        jobs,
         beliefs,
         fm_root,
         fm,

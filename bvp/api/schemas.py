@@ -213,3 +213,16 @@ class SensorForecastsSchema(SensorDataSchema):
             "description": "Other quantiles when present, e.g. {'0.1': [...], '0.9': [...]}."
         },
     )
+
+
+class JobSchema(Schema):
+    id = fields.String()
+    queue = fields.String()
+    status = fields.String(metadata={"example": "finished"})
+    description = fields.String(allow_none=True)
+    enqueued_at = fields.AwareDateTime(allow_none=True)
+    started_at = fields.AwareDateTime(allow_none=True)
+    ended_at = fields.AwareDateTime(allow_none=True)
+    retries_left = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "Why it failed, if it did."})
+    result = fields.Raw(allow_none=True)

@@ -7,9 +7,10 @@ queued twice while it waits.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -276,3 +277,64 @@ def run_model_selection_job(sensor_id: int) -> dict:
     with transactional() as session:
         selection = select_model(session, sensor_id)
         return {"model": selection.model, "mase": selection.mase}
+
+
+_SENSOR_IN_JOB_ID = re.compile(r"^(?:forecast|select-model)-s(\d+)(?:-|$)")
+
+
+def sensor_of_job(job_id: str) -> int | None:
+    """The sensor a BVP job id names (every job id says what it works on)."""
+    found = _SENSOR_IN_JOB_ID.match(job_id)
+    return int(found.group(1)) if found else None
+
+
+def describe_job(job: Job) -> dict:
+    """What operators and API clients want to know about a job."""
+    result = job.latest_result()
+    error = None
+    if result is not None and result.exc_string:
+        error = result.exc_string.strip().splitlines()[-1]
+    return {
+        "id": job.id,
+        "queue": job.origin,
+        "status": _status_text(job.get_status(refresh=False)),
+        "description": job.description,
+        "enqueued_at": _aware(job.enqueued_at),
+        "started_at": _aware(job.started_at),
+        "ended_at": _aware(job.ended_at),
+        "retries_left": job.retries_left,
+        "error": error,
+        "result": result.return_value if result is not None and not result.exc_string else None,
+    }
+
+
+def recent_job_ids(connection: Redis, queues: Iterable[str]) -> list[str]:
+    """Ids of jobs waiting, running, finished or failed on ``queues`` (newest registries)."""
+    ids: list[str] = []
+    for name in queues:
+        queue = get_queue(connection, name)
+        ids += queue.get_job_ids()
+        for registry in (
+            queue.started_job_registry,
+            queue.scheduled_job_registry,
+            queue.failed_job_registry,
+            queue.finished_job_registry,
+        ):
+            ids += registry.get_job_ids()
+    return list(dict.fromkeys(ids))
+
+
+def fetch_jobs(connection: Redis, job_ids: list[str]) -> list[Job]:
+    return [job for job in Job.fetch_many(job_ids, connection=connection) if job is not None]
+
+
+def _status_text(status: JobStatus | str | None) -> str:
+    if status is None:
+        return "unknown"
+    return status.value if isinstance(status, JobStatus) else str(status)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
