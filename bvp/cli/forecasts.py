@@ -21,9 +21,11 @@ from bvp.forecasting.backtest import MODELS, summary
 from bvp.forecasting.jobs import (
     DONE,
     JobSettings,
+    create_forecasting_jobs,
     drain_owed_forecasts,
     forecast_job_id,
     job_statuses,
+    parse_duration,
     parse_horizons,
 )
 from bvp.forecasting.pipeline import (
@@ -31,6 +33,7 @@ from bvp.forecasting.pipeline import (
     current_model,
     forecast_origins,
     latest_forecasts,
+    make_forecast,
 )
 from bvp.queues import redis_connection
 
@@ -165,3 +168,44 @@ def models() -> None:
             )
             table = pd.DataFrame(selection.scores).T.sort_values("mase")
             click.echo(table.round(3).to_string())
+
+
+@forecasts.command("create")
+@click.option("--sensor", "sensor_id", type=int, required=True)
+@click.option("--from", "start", required=True, help="First origin, ISO 8601 with offset.")
+@click.option("--until", "end", required=True, help="Last origin (exclusive), ISO 8601.")
+@click.option("--horizon", default="P1D", show_default=True, help="ISO 8601 duration.")
+@click.option("--every", default="P1D", show_default=True, help="Time between origins.")
+@click.option("--as-job", is_flag=True, help="Queue the forecasts for workers instead.")
+def create(sensor_id: int, start: str, end: str, horizon: str, every: str, as_job: bool) -> None:
+    """Forecasts from a series of origins, here and now (progress bar) or as jobs."""
+    settings = JobSettings.from_config(current_app.config)
+    step, ahead = parse_duration(every), parse_duration(horizon)
+    origins = pd.date_range(
+        to_utc(start, "--from"), to_utc(end, "--until"), freq=step, inclusive="left"
+    )
+    if origins.empty:
+        raise click.ClickException("No origin in that window.")
+    if as_job:
+        job_ids = []
+        for origin in origins:
+            job_ids += create_forecasting_jobs(
+                redis_connection(settings.redis_url),
+                [sensor_id],
+                origin.to_pydatetime(),
+                [ahead],
+                queue=settings.queue,
+                retries=settings.retries,
+                timeout=settings.timeout,
+                model_max_age=settings.model_max_age,
+            )
+        click.echo(f"queued {len(job_ids)} forecasting jobs; watch them with `flask jobs list`")
+        return
+    created = 0
+    with transactional() as session:
+        for origin in tqdm(origins, unit="origin", desc=f"sensor {sensor_id}", file=sys.stdout):
+            try:
+                created += make_forecast(session, sensor_id, origin.to_pydatetime(), ahead).created
+            except LookupError as error:
+                raise click.ClickException(str(error)) from None
+    click.echo(f"{created} forecasts created from {len(origins)} origins")

@@ -56,3 +56,28 @@ def test_backtest_names_unknown_models(app, db, sensor):
         ]
     )
     assert result.exit_code == 2 and "unknown prophet" in result.output
+
+
+def test_create_forecasts_here_or_as_jobs(app, db, sensor, redis):
+    index = pd.date_range("2024-05-25T00:00Z", "2024-06-10T00:00Z", freq="15min", inclusive="left")
+    save_beliefs(
+        db,
+        {"event_start": index, "event_value": np.arange(len(index)) % 96 * 1.0},
+        sensor_id=sensor.id,
+        source_id=1,
+        belief_time=pd.Timestamp("2024-06-10T00:00Z").to_pydatetime(),
+    )
+    db.commit()
+    window = [
+        "--sensor",
+        str(sensor.id),
+        "--from",
+        "2024-06-07T00:00Z",
+        "--until",
+        "2024-06-09T00:00Z",
+    ]
+    here = app.test_cli_runner().invoke(args=["forecasts", "create", *window])
+    assert here.exit_code == 0, here.output
+    assert "192 forecasts created from 2 origins" in here.output
+    queued = app.test_cli_runner().invoke(args=["forecasts", "create", *window, "--as-job"])
+    assert "queued 2 forecasting jobs" in queued.output
