@@ -120,7 +120,7 @@ def select_model(session: Session, sensor_id: int) -> ModelSelection:
         mase = float(table.loc[model, "mase"])
         scores = {name: {k: _plain(v) for k, v in row.items()} for name, row in table.iterrows()}
     store_selection(session, sensor_id, model, mase, scores, utcnow())
-    return session.get(ModelSelection, sensor_id)
+    return session.get(ModelSelection, sensor_id, populate_existing=True)
 
 
 def _plain(value) -> float | None:

@@ -1,0 +1,236 @@
+"""Forecasting throughput: one job, one worker vs two, and data POST to readable forecast.
+
+On a database of its own (BVP_BENCH_FORECAST_DATABASE_URL, default `bvp_bench_forecast`;
+Redis db 13), with 50 sensors holding a year of quarter-hourly history each, it prints:
+
+- seconds for one day-ahead forecast on a sensor with a year of history, per model;
+- jobs per minute for one worker and for two workers in parallel, 50 day-ahead jobs with
+  gradient-boosted quantiles (each worker limited to one thread, OMP_NUM_THREADS=1, as
+  you would run one worker per core);
+- seconds from a data POST (under gunicorn) to its forecast being readable through the
+  API, with one idle worker listening.
+
+Usage: python bench/forecasting.py
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import redis
+from sqlalchemy import text
+
+from bvp.app import alembic_config
+from bvp.data.beliefs import save_beliefs
+from bvp.data.db import Session, ensure_database_exists, init_engine
+from bvp.data.models import Account, Asset, Sensor, User
+from bvp.data.models.accounts import ensure_roles
+from bvp.data.models.auth_tokens import issue_token
+from bvp.data.models.data_sources import get_or_create_source
+from bvp.data.models.model_selection import store_selection
+from bvp.data.passwords import hash_password
+from bvp.data.utc import utcnow
+from bvp.forecasting.jobs import create_forecasting_jobs
+from bvp.forecasting.pipeline import make_forecast
+
+REPO = Path(__file__).resolve().parent.parent
+URL = os.environ.get(
+    "BVP_BENCH_FORECAST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bvp_bench_forecast"
+)
+REDIS_URL = os.environ.get("BVP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+SENSORS = 50
+QUARTER = pd.Timedelta(minutes=15)
+ORIGIN = pd.Timestamp("2025-01-01T00:00Z")
+ENV = {
+    **os.environ,
+    "BVP_ENV": "production",
+    "BVP_DATABASE_URL": URL,
+    "BVP_REDIS_URL": REDIS_URL,
+    "BVP_SECRET_KEY": "bench-only",
+    "BVP_LOG_LEVEL": "WARNING",
+    "OMP_NUM_THREADS": "1",
+}
+
+
+def setup() -> tuple[list[int], str]:
+    from alembic import command
+
+    ensure_database_exists(URL)
+    engine = init_engine(URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        command.upgrade(alembic_config(connection), "head")
+    session = Session()
+    roles = {r.name: r for r in ensure_roles(session)}
+    account = Account(name="bench")
+    asset = Asset(name="bench", asset_type="pv", account=account, timezone="Europe/Amsterdam")
+    sensors = [
+        Sensor(
+            name=f"load {i}",
+            unit="kW",
+            event_resolution=timedelta(minutes=15),
+            timezone="Europe/Amsterdam",
+            asset=asset,
+            attributes={"country": "NL"},
+        )
+        for i in range(SENSORS)
+    ]
+    user = User(
+        email="bench@bvp.example",
+        password_hash=hash_password("bench-password"),
+        account=account,
+        roles=[roles["user"]],
+    )
+    session.add_all([account, asset, user, *sensors])
+    session.flush()
+    source = get_or_create_source(session, "meter", "user")
+    year = pd.date_range(ORIGIN - pd.Timedelta(days=365), ORIGIN, freq=QUARTER, inclusive="left")
+    hours = (year.hour + year.minute / 60).to_numpy()
+    rng = np.random.default_rng(7)
+    for sensor in sensors:
+        load = 3 + 2 * np.sin(np.pi * (hours - 6) / 12) + rng.normal(0, 0.3, len(year))
+        save_beliefs(
+            session,
+            {"event_start": year, "event_value": load},
+            sensor_id=sensor.id,
+            source_id=source.id,
+            belief_time=ORIGIN.to_pydatetime(),
+        )
+    token, _ = issue_token(session, user, timedelta(hours=1))
+    session.commit()
+    return [s.id for s in sensors], token
+
+
+def one_job_seconds(sensor_id: int) -> dict[str, float]:
+    session = Session()
+    make_forecast(session, sensor_id, ORIGIN.to_pydatetime(), timedelta(days=1))  # warm-up:
+    session.rollback()  # the first call pays for importing scikit-learn
+    timings = {}
+    for model in ("naive-1d", "ridge", "gbm-quantiles"):
+        store_selection(session, sensor_id, model, None, {}, utcnow())
+        start = time.perf_counter()
+        make_forecast(session, sensor_id, ORIGIN.to_pydatetime(), timedelta(days=1))
+        session.commit()
+        timings[model] = time.perf_counter() - start
+    return timings
+
+
+def jobs_per_minute(sensor_ids: list[int], workers: int, origin: pd.Timestamp) -> float:
+    connection = redis.Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    create_forecasting_jobs(connection, sensor_ids, origin.to_pydatetime(), [timedelta(days=1)])
+    start = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "worker.py", "--queue", "forecasting", "--burst"],
+            cwd=REPO,
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.wait(timeout=900)
+    return len(sensor_ids) / ((time.perf_counter() - start) / 60)
+
+
+def post_to_forecast_seconds(sensor_id: int, token: str) -> float:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            "bvp.app:create_app()",
+        ],
+        cwd=REPO,
+        env=ENV,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "worker.py", "--queue", "forecasting"],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        for _ in range(100):
+            try:
+                client.get("/healthcheck")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        time.sleep(2)  # the worker is up and idle
+        day = pd.date_range(ORIGIN, periods=96, freq=QUARTER)
+        body = {"start": day[0].isoformat(), "duration": "P1D", "values": [3.0] * 96, "unit": "kW"}
+        next_day = {
+            "start": (ORIGIN + pd.Timedelta(days=1)).isoformat(),
+            "end": (ORIGIN + pd.Timedelta(days=2)).isoformat(),
+        }
+        start = time.perf_counter()
+        response = client.post(f"/api/v1/sensors/{sensor_id}/data", json=body)
+        assert response.status_code == 200, response.text
+        while time.perf_counter() - start < 60:
+            values = client.get(f"/api/v1/sensors/{sensor_id}/forecasts", params=next_day).json()
+            if values.get("values") and values["values"][-1] is not None:
+                return time.perf_counter() - start
+            time.sleep(0.05)
+        raise SystemExit("no forecast within 60 s")
+    finally:
+        for process in (api, worker):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def main() -> None:
+    print(f"# {platform.node()} {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, {URL}")
+    started = time.perf_counter()
+    sensor_ids, token = setup()
+    print(
+        f"# {SENSORS} sensors x a year of quarter-hours stored in "
+        f"{time.perf_counter() - started:.1f} s\n"
+    )
+    for model, seconds in one_job_seconds(sensor_ids[0]).items():
+        print(f"one day-ahead forecast, year of history, {model:<14} {seconds:6.2f} s")
+    session = Session()
+    for sensor_id in sensor_ids:
+        store_selection(session, sensor_id, "gbm-quantiles", None, {}, utcnow())
+    session.commit()
+    one = jobs_per_minute(sensor_ids, 1, ORIGIN + pd.Timedelta(hours=1))
+    two = jobs_per_minute(sensor_ids, 2, ORIGIN + pd.Timedelta(hours=2))
+    print(
+        f"\n{SENSORS} gbm-quantiles jobs: 1 worker {one:.0f} jobs/min, "
+        f"2 workers {two:.0f} jobs/min ({two / one:.2f}x)"
+    )
+    store_selection(session, sensor_ids[1], "naive-1d", None, {}, utcnow())
+    session.commit()
+    latency = post_to_forecast_seconds(sensor_ids[1], token)
+    print(f"data POST -> forecast readable through the API, one idle worker: {latency:.2f} s")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+if __name__ == "__main__":
+    main()
