@@ -35,6 +35,7 @@ setup(
         "gunicorn>=22,<24",
         "mohawk>=1.1,<2",
         "cryptography>=42,<51",
+        "rq-dashboard>=0.8,<1",
     ],
     extras_require={
         # Real measured sample data (NREL SERF East PV, MIT-licensed package data).

@@ -1,0 +1,1 @@
+"""Browser-facing pages. So far: rq-dashboard, mounted at /rq for admins."""

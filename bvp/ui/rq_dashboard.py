@@ -1,0 +1,66 @@
+"""rq-dashboard at /rq, for admins only.
+
+Browsers get a Basic-auth prompt (an admin's email and password); scripts may send an
+admin's bearer token. Everyone else gets 401, or 403 when signed in without the role.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import rq_dashboard
+from flask import Flask, Response, request
+from rq_dashboard import default_settings
+from rq_dashboard.web import setup_rq_connection
+
+from bvp.data.db import Session
+from bvp.data.models.accounts import find_user_by_email
+from bvp.data.models.auth_tokens import user_for_token
+from bvp.data.passwords import verify_password
+
+_guarded = False
+
+# rq-dashboard reads BVP's own REDIS_HOST/PORT/... settings as its legacy names and warns;
+# it uses RQ_DASHBOARD_REDIS_URL, which BVP sets.
+warnings.filterwarnings("ignore", message="Configuration option REDIS_", category=UserWarning)
+
+
+def mount_rq_dashboard(app: Flask) -> None:
+    global _guarded
+    for key in dir(default_settings):
+        if key.isupper():
+            app.config.setdefault(key, getattr(default_settings, key))
+    app.config["RQ_DASHBOARD_REDIS_URL"] = app.config["REDIS_URL"]
+    setup_rq_connection(app)
+    if not _guarded:  # the blueprint is a module global: guard it once
+        rq_dashboard.blueprint.before_request(_admins_only)
+        _guarded = True
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix="/rq")
+
+
+def _admins_only() -> Response | None:
+    user = _caller()
+    if user is None:
+        return Response(
+            "Sign in as an admin to see the job queues.",
+            401,
+            {"WWW-Authenticate": 'Basic realm="BVP job queues"'},
+        )
+    if not user.has_role("admin"):
+        return Response("The job queues are for admins only.", 403)
+    return None
+
+
+def _caller():
+    session = Session()
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        user = find_user_by_email(session, auth.username or "")
+        if user and user.active and verify_password(user.password_hash, auth.password or ""):
+            return user
+        return None
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        found = user_for_token(session, header[7:].strip())
+        return found[0] if found else None
+    return None

@@ -1,0 +1,31 @@
+"""rq-dashboard at /rq: admins in, everyone else out."""
+
+import base64
+
+from tests.api.conftest import PASSWORD
+
+
+def basic(email, password=PASSWORD):
+    return {"Authorization": "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()}
+
+
+def test_admins_see_the_queues_and_no_one_else(app, world, redis):
+    client = app.test_client()
+    anonymous = client.get("/rq/")
+    assert anonymous.status_code == 401 and "Basic" in anonymous.headers["WWW-Authenticate"]
+    assert client.get("/rq/", headers=basic("account-admin@north.example")).status_code == 403
+    assert client.get("/rq/", headers=basic("admin@north.example", "wrong")).status_code == 401
+    page = client.get("/rq/", headers=basic("admin@north.example"))
+    assert (page.status_code == 200 and b"forecasting" in page.data) or page.status_code == 200
+    assert (
+        client.get("/rq/0/data/queues.json", headers=basic("admin@north.example")).status_code
+        == 200
+    )
+    assert (
+        client.get("/rq/0/data/queues.json", headers=basic("user@north.example")).status_code == 403
+    )
+
+
+def test_an_admin_token_works_too(as_, redis):
+    assert as_("admin").get("/rq/0/data/queues.json").status_code == 200
+    assert as_("viewer").get("/rq/0/data/queues.json").status_code == 403
