@@ -209,3 +209,18 @@ def create(sensor_id: int, start: str, end: str, horizon: str, every: str, as_jo
             except LookupError as error:
                 raise click.ClickException(str(error)) from None
     click.echo(f"{created} forecasts created from {len(origins)} origins")
+
+
+@forecasts.command("cron")
+@click.option("--once", is_flag=True, help="Queue what is due now, then stop (for tests, cron).")
+def cron(once: bool) -> None:
+    """Run rq's cron scheduler for periodic re-forecasting (one per deployment is enough)."""
+    from bvp.forecasting.schedule import cron_scheduler
+
+    scheduler = cron_scheduler(JobSettings.from_config(current_app.config))
+    if once:
+        queued = scheduler.enqueue_jobs()
+        click.echo(f"queued {len(queued)} periodic jobs")
+        return
+    click.echo("cron scheduler running: re-forecasting sensors with attributes.reforecast_every")
+    scheduler.start()

@@ -129,6 +129,23 @@ class JobSettings:
     timeout: int = 600
     model_max_age: timedelta = timedelta(days=7)
 
+    def as_job_kwargs(self) -> dict:
+        """Plain values, for passing these settings to a job."""
+        return {
+            "redis_url": self.redis_url,
+            "horizons": [h.total_seconds() for h in self.horizons],
+            "queue": self.queue,
+            "retries": self.retries,
+            "timeout": self.timeout,
+            "model_max_age": self.model_max_age.total_seconds(),
+        }
+
+    def __post_init__(self) -> None:  # accept the plain values of as_job_kwargs()
+        horizons = [h if isinstance(h, timedelta) else timedelta(seconds=h) for h in self.horizons]
+        object.__setattr__(self, "horizons", horizons)
+        if not isinstance(self.model_max_age, timedelta):
+            object.__setattr__(self, "model_max_age", timedelta(seconds=self.model_max_age))
+
     @classmethod
     def from_config(cls, config: Mapping) -> JobSettings:
         return cls(
