@@ -17,7 +17,7 @@ from bvp.data.models import ModelSelection
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.transactional import transactional
 from bvp.data.utc import to_utc
-from bvp.forecasting.backtest import MODELS, summary
+from bvp.forecasting.backtest import MODELS, summary_by_horizon
 from bvp.forecasting.jobs import (
     DONE,
     JobSettings,
@@ -127,17 +127,32 @@ def enqueue_pending() -> None:
     show_default=True,
     help="Comma-separated model names.",
 )
+@click.option(
+    "--horizons",
+    default=None,
+    help="Horizons to score (ISO 8601, comma-separated). Default: BVP_FORECAST_HORIZONS.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the per-origin scores as JSON.")
-def backtest(sensor_id: int, start: str, end: str, models: str, as_json: bool) -> None:
-    """Day-ahead rolling-origin backtest: MAE, MASE, bias, pinball loss per model."""
+def backtest(
+    sensor_id: int, start: str, end: str, models: str, horizons: str | None, as_json: bool
+) -> None:
+    """Rolling-origin backtest from every local midnight: MAE, MASE, bias, pinball loss
+    and p10-p90 coverage per model and horizon."""
     names = [m.strip() for m in models.split(",") if m.strip()]
     unknown = [m for m in names if m not in MODELS]
     if unknown:
         raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
     try:
         with transactional() as session:
+            lead_times = parse_horizons(horizons or current_app.config["FORECAST_HORIZONS"])
             results = backtest_sensor(
-                session, sensor_id, to_utc(start, "--from"), to_utc(end, "--until"), names
+                session,
+                sensor_id,
+                to_utc(start, "--from"),
+                to_utc(end, "--until"),
+                names,
+                horizon=max(lead_times),
+                lead_times=lead_times,
             )
     except (LookupError, ValueError) as error:
         raise click.ClickException(str(error)) from None
@@ -146,8 +161,8 @@ def backtest(sensor_id: int, start: str, end: str, models: str, as_json: bool) -
     if as_json:
         click.echo(results.assign(origin=results["origin"].astype(str)).to_json(orient="records"))
         return
-    click.echo(f"{results['origin'].nunique()} day-ahead origins, sensor {sensor_id}\n")
-    click.echo(summary(results).round(3).to_string())
+    click.echo(f"{results['origin'].nunique()} origins (local midnights), sensor {sensor_id}\n")
+    click.echo(summary_by_horizon(results).round(3).to_string())
 
 
 @forecasts.command("models")
@@ -176,8 +191,15 @@ def models() -> None:
 @click.option("--until", "end", required=True, help="Last origin (exclusive), ISO 8601.")
 @click.option("--horizon", default="P1D", show_default=True, help="ISO 8601 duration.")
 @click.option("--every", default="P1D", show_default=True, help="Time between origins.")
+@click.option(
+    "--model",
+    type=click.Choice(list(MODELS)),
+    help="Default: the sensor's chosen model (see `flask forecasts models`).",
+)
 @click.option("--as-job", is_flag=True, help="Queue the forecasts for workers instead.")
-def create(sensor_id: int, start: str, end: str, horizon: str, every: str, as_job: bool) -> None:
+def create(
+    sensor_id: int, start: str, end: str, horizon: str, every: str, model: str | None, as_job: bool
+) -> None:
     """Forecasts from a series of origins, here and now (progress bar) or as jobs."""
     settings = JobSettings.from_config(current_app.config)
     step, ahead = parse_duration(every), parse_duration(horizon)
@@ -198,6 +220,7 @@ def create(sensor_id: int, start: str, end: str, horizon: str, every: str, as_jo
                 retries=settings.retries,
                 timeout=settings.timeout,
                 model_max_age=settings.model_max_age,
+                model=model,
             )
         click.echo(f"queued {len(job_ids)} forecasting jobs; watch them with `flask jobs list`")
         return
@@ -205,7 +228,9 @@ def create(sensor_id: int, start: str, end: str, horizon: str, every: str, as_jo
     with transactional() as session:
         for origin in tqdm(origins, unit="origin", desc=f"sensor {sensor_id}", file=sys.stdout):
             try:
-                created += make_forecast(session, sensor_id, origin.to_pydatetime(), ahead).created
+                created += make_forecast(
+                    session, sensor_id, origin.to_pydatetime(), ahead, model=model
+                ).created
             except LookupError as error:
                 raise click.ClickException(str(error)) from None
     click.echo(f"{created} forecasts created from {len(origins)} origins")

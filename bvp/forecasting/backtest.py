@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from bvp.data.utc import iso_duration
 from bvp.forecasting.models import learned, naive
 
 DAY = pd.Timedelta(days=1)
@@ -40,10 +41,17 @@ def backtest(
     horizon: pd.Timedelta,
     resolution: pd.Timedelta,
     models: list[str],
+    lead_times: list[pd.Timedelta] | None = None,
     **context,
 ) -> pd.DataFrame:
-    """One row per (model, origin) with its scores; ``context`` goes to the models."""
+    """One row per (model, origin, horizon) with its scores; ``context`` goes to models.
+
+    Each origin's forecast reaches ``horizon`` ahead; it is also scored over its first
+    ``lead_times`` (e.g. the first hour and the first six hours), as the forecasts
+    queued for those horizons would be.
+    """
     rows = []
+    horizons = sorted({*(lead_times or []), horizon})
     for origin in origins:
         events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
         actual = history.reindex(events).to_numpy()
@@ -51,7 +59,16 @@ def backtest(
         scale = np.nanmean(np.abs(past.to_numpy() - past.reindex(past.index - DAY).to_numpy()))
         for name in models:
             forecast = MODELS[name](past, origin, events, resolution, **context)
-            rows.append({"model": name, "origin": origin, **score(forecast, actual, scale)})
+            for ahead in horizons:
+                steps = int(ahead / resolution)
+                rows.append(
+                    {
+                        "model": name,
+                        "horizon": iso_duration(ahead.to_pytimedelta()),
+                        "origin": origin,
+                        **score(forecast.iloc[:steps], actual[:steps], scale),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -88,7 +105,22 @@ def _pinball(predicted: np.ndarray, actual: np.ndarray, quantile: float) -> floa
     return float(np.mean(np.maximum(quantile * difference, (quantile - 1) * difference)))
 
 
-def summary(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean scores per model, best MASE first."""
-    table = results.groupby("model")[["mae", "mase", "bias", "pinball", "coverage"]].mean()
+SCORES = ["mae", "mase", "bias", "pinball", "coverage"]
+
+
+def summary(results: pd.DataFrame, horizon: str | None = None) -> pd.DataFrame:
+    """Mean scores per model (at one horizon: the longest by default), best MASE first."""
+    horizon = horizon or _longest(results["horizon"])
+    table = results[results["horizon"] == horizon].groupby("model")[SCORES].mean()
     return table.sort_values("mase")
+
+
+def summary_by_horizon(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean scores per model and horizon."""
+    table = results.groupby(["horizon", "model"])[SCORES].mean()
+    order = sorted(results["horizon"].unique(), key=lambda h: pd.Timedelta(h))
+    return table.reindex(order, level="horizon")
+
+
+def _longest(horizons: pd.Series) -> str:
+    return max(horizons.unique(), key=lambda h: pd.Timedelta(h))

@@ -62,6 +62,7 @@ def create_forecasting_jobs(
     retries: int = 3,
     timeout: int = 600,
     model_max_age: timedelta = timedelta(days=7),
+    model: str | None = None,
 ) -> list[str]:
     """Enqueue one job per (sensor, horizon) at ``origin``; return their ids.
 
@@ -89,6 +90,7 @@ def create_forecasting_jobs(
                     to_utc(origin).isoformat(),
                     utcnow().isoformat(),  # what the job may know: the data committed by now
                     model_max_age_seconds=int(model_max_age.total_seconds()),
+                    model=model,
                     job_id=job_id,
                     retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 10)
                     if retries
@@ -235,6 +237,7 @@ def run_forecasting_job(
     origin: str,
     as_of: str | None = None,
     model_max_age_seconds: int = 7 * 24 * 3600,
+    model: str | None = None,
 ) -> dict:
     """What a worker runs: one forecast, one transaction. If the sensor's model choice is
     missing or old, a model-selection job is queued for it (it runs after forecasts).
@@ -250,8 +253,9 @@ def run_forecasting_job(
             datetime.fromisoformat(origin),
             timedelta(seconds=horizon_seconds),
             as_of=datetime.fromisoformat(as_of) if as_of else None,
+            model=model,
         )
-        model = current_model(session, sensor_id)
+        model = model or current_model(session, sensor_id)
         stale = selection_is_stale(session, sensor_id, timedelta(seconds=model_max_age_seconds))
     job = get_current_job()
     if stale and job is not None:

@@ -35,9 +35,10 @@ def make_forecast(
     origin: datetime,
     horizon: timedelta,
     as_of: datetime | None = None,
+    model: str | None = None,
 ) -> SaveResult:
     """Forecast ``sensor_id``'s events in ``[origin, origin + horizon)``, believed at origin,
-    with the sensor's selected model (the default until a backtest has chosen one).
+    with ``model`` or else the sensor's chosen one (the default until a backtest chose).
 
     The model sees measured events that ended by the origin, as known at ``as_of`` (when
     the job was created; default: now): a meter reading for 09:45-10:00 that arrives at
@@ -49,7 +50,7 @@ def make_forecast(
     sensor = _sensor(session, sensor_id)
     origin = pd.Timestamp(to_utc(origin, "origin"))
     resolution = pd.Timedelta(sensor.event_resolution)
-    model = current_model(session, sensor_id)
+    model = model or current_model(session, sensor_id)
     history, context = model_inputs(session, sensor, origin - INPUT_WINDOW, origin, as_of)
     events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
     forecast = MODELS[model](history, origin, events, resolution, **context)
@@ -167,8 +168,10 @@ def backtest_sensor(
     end: datetime,
     models: list[str],
     horizon: timedelta = timedelta(days=1),
+    lead_times: list[timedelta] | None = None,
 ) -> pd.DataFrame:
-    """Day-ahead backtest with an origin at every local midnight in ``[start, end)``."""
+    """Day-ahead backtest with an origin at every local midnight in ``[start, end)``,
+    scored at ``horizon`` and at each of ``lead_times``."""
     from bvp.forecasting.backtest import backtest
 
     sensor = _sensor(session, sensor_id)
@@ -184,5 +187,6 @@ def backtest_sensor(
         pd.Timedelta(horizon),
         pd.Timedelta(sensor.event_resolution),
         models,
+        lead_times=[pd.Timedelta(t) for t in lead_times or []],
         **context,
     )

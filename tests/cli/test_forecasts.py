@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import text
 
 from bvp.data.beliefs import save_beliefs
 
@@ -33,10 +34,13 @@ def test_backtest_prints_scores_per_model(app, db, sensor):
     ]
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 0, result.output
-    assert "3 day-ahead origins" in result.output
+    assert "3 origins (local midnights)" in result.output
     assert "naive-1d" in result.output and "ridge" in result.output
+    assert all(h in result.output for h in ("PT1H", "PT6H", "P1D"))  # scored per horizon
     as_json = json.loads(app.test_cli_runner().invoke(args=[*args, "--json"]).output)
-    naive_mae = [row["mae"] for row in as_json if row["model"] == "naive-1d"]
+    naive_mae = [
+        row["mae"] for row in as_json if row["model"] == "naive-1d" and row["horizon"] == "P1D"
+    ]
     assert naive_mae == [0.0, 0.0, 0.0]  # a repeating day is forecast exactly
 
 
@@ -81,3 +85,7 @@ def test_create_forecasts_here_or_as_jobs(app, db, sensor, redis):
     assert "192 forecasts created from 2 origins" in here.output
     queued = app.test_cli_runner().invoke(args=["forecasts", "create", *window, "--as-job"])
     assert "queued 2 forecasting jobs" in queued.output
+    ridge = app.test_cli_runner().invoke(args=["forecasts", "create", *window, "--model", "ridge"])
+    assert "192 forecasts created" in ridge.output, ridge.output
+    sources = db.execute(text("SELECT model FROM data_source WHERE type = 'forecaster'"))
+    assert {"naive-1d", "ridge"} == {row[0] for row in sources}

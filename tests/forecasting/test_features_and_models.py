@@ -90,3 +90,22 @@ def test_backtest_scores_a_perfect_daily_pattern():
     assert table.loc["naive-1d", "mae"] == 0.0
     assert table.loc["ridge", "mae"] < 0.05  # a linear model learns the daily profile
     assert len(results) == 6 and set(results["model"]) == {"naive-1d", "ridge"}
+
+
+def test_a_regressor_informs_the_learned_model():
+    """y follows x a day later; with x as a regressor, ridge forecasts y far better."""
+    index = pd.date_range(
+        ORIGIN - pd.Timedelta(days=60),
+        ORIGIN + pd.Timedelta(days=1),
+        freq=RESOLUTION,
+        inclusive="left",
+    )
+    rng = np.random.default_rng(5)
+    x = pd.Series(rng.normal(0, 1, len(index)), index=index)
+    y = pd.Series(2 * x.reindex(index - pd.Timedelta(days=1)).fillna(0).to_numpy(), index=index)
+    events = pd.date_range(ORIGIN, periods=96, freq=RESOLUTION)
+    actual = y.reindex(events).to_numpy()
+    without = learned.ridge(y, ORIGIN, events, RESOLUTION)
+    with_x = learned.ridge(y, ORIGIN, events, RESOLUTION, regressors={"x": x})
+    mae = lambda forecast: np.mean(np.abs(forecast[0.5].to_numpy() - actual))  # noqa: E731
+    assert mae(with_x) < 0.1 < mae(without)
