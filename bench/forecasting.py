@@ -29,11 +29,10 @@ import httpx
 import numpy as np
 import pandas as pd
 import redis
-from sqlalchemy import text
 
-from bvp.app import alembic_config
+from bvp.app import fresh_database
 from bvp.data.beliefs import save_beliefs
-from bvp.data.db import Session, ensure_database_exists, init_engine
+from bvp.data.db import Session
 from bvp.data.models import Account, Asset, Sensor, User
 from bvp.data.models.accounts import ensure_roles
 from bvp.data.models.auth_tokens import issue_token
@@ -64,13 +63,7 @@ ENV = {
 
 
 def setup() -> tuple[list[int], str]:
-    from alembic import command
-
-    ensure_database_exists(URL)
-    engine = init_engine(URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        command.upgrade(alembic_config(connection), "head")
+    fresh_database(URL)
     session = Session()
     roles = {r.name: r for r in ensure_roles(session)}
     account = Account(name="bench")

@@ -21,10 +21,9 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from alembic import command
 from sqlalchemy import text
 
-from bvp.app import alembic_config
+from bvp.app import fresh_database
 from bvp.data.beliefs import (
     _CREATE_STAGING,
     _STAGING,
@@ -33,7 +32,7 @@ from bvp.data.beliefs import (
     latest_beliefs,
     save_beliefs,
 )
-from bvp.data.db import Session, ensure_database_exists, init_engine
+from bvp.data.db import Session
 from bvp.data.models import Account, Asset, DataSource, Sensor
 
 URL = os.environ.get("BVP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bvp_bench")
@@ -42,11 +41,7 @@ REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 
 
 def setup() -> tuple[list[int], int]:
-    ensure_database_exists(URL)
-    engine = init_engine(URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        command.upgrade(alembic_config(connection), "head")
+    fresh_database(URL)
     session = Session()
     account = Account(name="bench")
     asset = Asset(name="bench", asset_type="pv", account=account)

@@ -56,3 +56,18 @@ def alembic_config(connection=None) -> Config:
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+def fresh_database(url: str) -> None:
+    """Create the database if missing, empty it, migrate it to head and bind ``Session``
+    to it: for benchmark scripts (and anything else that owns a scratch database)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from bvp.data.db import ensure_database_exists
+
+    ensure_database_exists(url)
+    engine = init_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        command.upgrade(alembic_config(connection), "head")
