@@ -18,6 +18,7 @@ from bvp.data.beliefs import (
 from bvp.data.models import DataSource, ModelSelection, Sensor
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.model_selection import store_selection
+from bvp.data.models.sensors import regressors_of
 from bvp.data.utc import to_utc, utcnow
 
 MAX_HORIZON = timedelta(days=7)
@@ -86,7 +87,7 @@ def model_inputs(
         )
         return frame["event_value"]
 
-    regressors = {f"sensor_{r}": measured(r) for r in sensor.attributes.get("regressors", [])}
+    regressors = {f"sensor_{r}": measured(r) for r in regressors_of(session, sensor)}
     context = {
         "timezone": sensor.timezone,
         "country": sensor.attributes.get("country"),

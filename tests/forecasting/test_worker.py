@@ -87,3 +87,28 @@ def test_a_backtest_chooses_the_model_that_forecasts_from_then_on(db, redis, sen
     made_later = latest_beliefs(db, sensor.id, later, later + pd.Timedelta(hours=1))
     source = db.get(DataSource, int(made_later["source_id"].iloc[0]))
     assert source.model == selection.model
+
+
+def test_another_accounts_sensor_is_never_a_regressor(db, sensor):
+    from datetime import timedelta
+
+    from bvp.data.models import Account, Asset, Sensor
+    from bvp.data.models.sensors import regressors_of
+
+    theirs = Sensor(
+        name="their temperature",
+        unit="°C",
+        event_resolution=timedelta(minutes=15),
+        asset=Asset(name="elsewhere", asset_type="weather", account=Account(name="other")),
+    )
+    ours = Sensor(
+        name="our temperature",
+        unit="°C",
+        event_resolution=timedelta(minutes=15),
+        asset_id=sensor.asset_id,
+    )
+    db.add_all([theirs, ours])
+    db.flush()
+    sensor.attributes = {"regressors": [theirs.id, ours.id]}
+    db.commit()
+    assert regressors_of(db, sensor) == [ours.id]

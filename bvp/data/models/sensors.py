@@ -65,3 +65,18 @@ def sensors_using_as_regressor(session: Session, sensor_id: int) -> list[int]:
             )
         )
     )
+
+
+def regressors_of(session: Session, sensor: Sensor) -> list[int]:
+    """The sensor's configured regressors (attributes.regressors) that belong to the same
+    account: another account's sensor is never read into this one's forecasts."""
+    wanted = [int(r) for r in sensor.attributes.get("regressors", []) if str(r).isdigit()]
+    if not wanted:
+        return []
+    same_account = session.scalars(
+        select(Sensor.id)
+        .join(Asset)
+        .where(Sensor.id.in_(wanted), Asset.account_id == sensor.asset.account_id)
+    )
+    allowed = set(same_account)
+    return [r for r in wanted if r in allowed]
