@@ -181,8 +181,11 @@ def models() -> None:
                 f"\n{sensor.name} (sensor {sensor.id}): {selection.model}, chosen "
                 f"{selection.selected_at:%Y-%m-%d %H:%M}Z by day-ahead MASE over 4 weeks"
             )
-            table = pd.DataFrame(selection.scores).T.sort_values("mase")
-            click.echo(table.round(3).to_string())
+            if selection.scores:
+                table = pd.DataFrame(selection.scores).T.sort_values("mase")
+                click.echo(table.round(3).to_string())
+            else:
+                click.echo("  (too little history to backtest: the default model forecasts)")
 
 
 @forecasts.command("create")

@@ -109,10 +109,16 @@ SCORES = ["mae", "mase", "bias", "pinball", "coverage"]
 
 
 def summary(results: pd.DataFrame, horizon: str | None = None) -> pd.DataFrame:
-    """Mean scores per model (at one horizon: the longest by default), best MASE first."""
+    """Mean scores per model (at one horizon: the longest by default), best MASE first,
+    over the origins every model could forecast: a model that skips hard days (too
+    little history yet) must not win on the easy ones."""
     horizon = horizon or _longest(results["horizon"])
-    table = results[results["horizon"] == horizon].groupby("model")[SCORES].mean()
-    return table.sort_values("mase")
+    at = results[results["horizon"] == horizon]
+    mase = at.pivot_table(index="origin", columns="model", values="mase", dropna=False)
+    common = mase.dropna().index
+    if len(common):
+        at = at[at["origin"].isin(common)]
+    return at.groupby("model")[SCORES].mean().sort_values("mase")
 
 
 def summary_by_horizon(results: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 from rq.job import Job, JobStatus
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bvp.data.models.forecast_outbox import (
@@ -40,11 +41,18 @@ def forecast_job_id(sensor_id: int, horizon: timedelta, origin: datetime) -> str
     return f"forecast-s{sensor_id}-h{int(horizon.total_seconds())}-o{origin:%Y%m%dT%H%M%SZ}"
 
 
+_ISO_DURATION = re.compile(r"^P(?:\d+W|(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?)$")
+
+
 def parse_duration(text: str) -> timedelta:
-    """'PT6H' -> timedelta(hours=6) (ISO 8601 durations of days and smaller)."""
+    """'PT6H' -> timedelta(hours=6): ISO 8601 weeks, days and smaller. Months and years
+    have no fixed length and are refused (pandas would read "P1M" as one minute)."""
     import pandas as pd
 
-    return pd.Timedelta(text.strip()).to_pytimedelta()
+    text = text.strip().upper()
+    if not _ISO_DURATION.match(text) or text in ("P", "PT"):
+        raise ValueError(f"{text!r} is not an ISO 8601 duration of weeks, days or less")
+    return pd.Timedelta(text).to_pytimedelta()
 
 
 def parse_horizons(text: str) -> list[timedelta]:
@@ -88,7 +96,7 @@ def create_forecasting_jobs(
                     sensor_id,
                     int(horizon.total_seconds()),
                     to_utc(origin).isoformat(),
-                    utcnow().isoformat(),  # what the job may know: the data committed by now
+                    None,  # as_of: the job reads what is known when it runs (see below)
                     model_max_age_seconds=int(model_max_age.total_seconds()),
                     model=model,
                     job_id=job_id,
@@ -210,8 +218,12 @@ def enqueue_after_commit(session: Session, sensor_id: int, settings: JobSettings
             log.warning("Redis unreachable: forecasting jobs owed in the outbox")
             pending.redis_unreachable = True
             return
-        with transactional() as settle:
-            settle_owed_forecasts(settle, [(s, o) for s, o in origins.items() if o is not None])
+        try:
+            with transactional() as settle:
+                owed = [(s, o) for s, o in origins.items() if o is not None]
+                settle_owed_forecasts(settle, owed)
+        except SQLAlchemyError as error:  # the jobs are queued; a drain settles them later
+            log.warning("could not settle the forecast outbox: %s", error)
 
     after_commit(enqueue)
     return pending
@@ -242,7 +254,8 @@ def run_forecasting_job(
     """What a worker runs: one forecast, one transaction. If the sensor's model choice is
     missing or old, a model-selection job is queued for it (it runs after forecasts).
 
-    ``as_of`` may be missing in jobs queued by an older release: they then see all data.
+    The job reads the measurements known when it starts (``as_of`` is for replays): data
+    committed while it waited in the queue is in its forecast.
     """
     from bvp.forecasting.pipeline import current_model, make_forecast, selection_is_stale
 
@@ -252,7 +265,7 @@ def run_forecasting_job(
             sensor_id,
             datetime.fromisoformat(origin),
             timedelta(seconds=horizon_seconds),
-            as_of=datetime.fromisoformat(as_of) if as_of else None,
+            as_of=datetime.fromisoformat(as_of) if as_of else utcnow(),
             model=model,
         )
         model = model or current_model(session, sensor_id)

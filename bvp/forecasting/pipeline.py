@@ -55,6 +55,10 @@ def make_forecast(
     history, context = model_inputs(session, sensor, origin - INPUT_WINDOW, origin, as_of)
     events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
     forecast = MODELS[model](history, origin, events, resolution, **context)
+    if forecast[0.5].isna().all() and model != DEFAULT_MODEL:
+        # The chosen model could not forecast (e.g. its inputs ran dry): the default can.
+        model = DEFAULT_MODEL
+        forecast = MODELS[model](history, origin, events, resolution, **context)
     source = get_or_create_source(session, "BVP", "forecaster", model=model, version=MODEL_VERSION)
     frame = forecast.melt(ignore_index=False, var_name="cumulative_probability")
     return save_beliefs(
@@ -111,9 +115,11 @@ def select_model(session: Session, sensor_id: int) -> ModelSelection:
     from bvp.forecasting.backtest import MODELS, summary
 
     origin = latest_origin(session, sensor_id)
-    if origin is None:
-        raise LookupError(f"sensor {sensor_id} has no measurements to select a model on")
-    results = backtest_sensor(session, sensor_id, origin - SELECTION_WINDOW, origin, list(MODELS))
+    results = (
+        backtest_sensor(session, sensor_id, origin - SELECTION_WINDOW, origin, list(MODELS))
+        if origin is not None
+        else pd.DataFrame()
+    )
     table = summary(results) if not results.empty else None
     if table is None or table["mase"].isna().all():
         model, mase, scores = DEFAULT_MODEL, None, {}

@@ -8,6 +8,8 @@ down to its resolution. `flask forecasts cron` runs rq's CronScheduler, which qu
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 from rq.cron import CronScheduler
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from bvp.forecasting.jobs import JobSettings, enqueue_forecasts, parse_duration
 from bvp.queues import redis_connection
 
 CHECK_EVERY_SECONDS = 300
+log = logging.getLogger(__name__)
 
 
 def reforecast_due_sensors(settings: dict) -> list[str]:
@@ -33,7 +36,11 @@ def reforecast_due_sensors(settings: dict) -> list[str]:
     with transactional() as session:
         query = select(Sensor).where(Sensor.attributes.has_key("reforecast_every"))
         for sensor in session.scalars(query):
-            every = pd.Timedelta(parse_duration(sensor.attributes["reforecast_every"]))
+            try:
+                every = pd.Timedelta(parse_duration(str(sensor.attributes["reforecast_every"])))
+            except ValueError as error:  # one sensor's typo must not stop the others
+                log.warning("sensor %s: reforecast_every: %s", sensor.id, error)
+                continue
             step = max(every, pd.Timedelta(sensor.event_resolution))
             origins[sensor.id] = now.floor(step).to_pydatetime()
     return enqueue_forecasts(job_settings, origins)

@@ -109,3 +109,31 @@ def test_a_regressor_informs_the_learned_model():
     with_x = learned.ridge(y, ORIGIN, events, RESOLUTION, regressors={"x": x})
     mae = lambda forecast: np.mean(np.abs(forecast[0.5].to_numpy() - actual))  # noqa: E731
     assert mae(with_x) < 0.1 < mae(without)
+
+
+def test_a_regressor_without_history_does_not_stop_the_forecast():
+    history = daily_profile(noise=0.1)
+    events = pd.date_range(ORIGIN, periods=96, freq=RESOLUTION)
+    empty = pd.Series([], dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
+    forecast = learned.ridge(history, ORIGIN, events, RESOLUTION, regressors={"x": empty})
+    assert forecast[0.5].notna().all()
+
+
+def test_models_are_compared_on_the_days_all_of_them_forecast():
+    results = pd.DataFrame(
+        [
+            {"model": "a", "horizon": "P1D", "origin": 1, "mase": 0.9},
+            {"model": "a", "horizon": "P1D", "origin": 2, "mase": 0.9},
+            {"model": "b", "horizon": "P1D", "origin": 1, "mase": float("nan")},  # hard day
+            {"model": "b", "horizon": "P1D", "origin": 2, "mase": 0.95},
+        ]
+    ).assign(mae=0.0, bias=0.0, pinball=0.0, coverage=float("nan"))
+    assert summary(results)["mase"].to_dict() == {"a": 0.9, "b": 0.95}
+
+
+@pytest.mark.parametrize("text", ["P1M", "P1Y", "one hour", "P", "PT"])
+def test_durations_of_no_fixed_length_are_refused(text):
+    from bvp.forecasting.jobs import parse_duration
+
+    with pytest.raises(ValueError, match="not an ISO 8601 duration"):
+        parse_duration(text)

@@ -26,8 +26,13 @@ def _training_data(history, origin, events, resolution, timezone, country, regre
     lags = seasonal_lags(events[-1] + resolution - origin)
     train_index = known.index[known.index >= origin - TRAINING_WINDOW]
     x_train = design_matrix(known, train_index, lags, timezone, country, known_regressors)
+    # A feature missing for most of the window (a regressor without history, a coarser
+    # one) is dropped rather than emptying the training set.
+    sparse = [c for c in x_train.columns if x_train[c].isna().mean() > 0.5]
+    x_train = x_train.drop(columns=sparse)
     usable = x_train.notna().all(axis=1) & known.reindex(train_index).notna().to_numpy()
     x_future = design_matrix(known, events, lags, timezone, country, known_regressors)
+    x_future = x_future.drop(columns=sparse)
     x_future = x_future.fillna(x_train[usable].mean())
     return x_train[usable], known.reindex(train_index)[usable.to_numpy()], x_future
 
