@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,18 @@ class Duration(fields.String):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else iso_duration(pd.Timedelta(value).to_pytimedelta())
+
+
+class TimeZone(fields.String):
+    """An IANA time zone name such as Europe/Amsterdam."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("Not an IANA time zone (e.g. Europe/Amsterdam).") from None
+        return text
 
 
 _NUMBER_TYPES = {int, float, type(None)}

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
-
-from bvp.api.fields import Duration, Values
+from bvp.api.fields import Duration, TimeZone, Values
 
 AwareDateTime = fields.AwareDateTime  # refuses naive datetimes: "Not a valid aware datetime."
-
-
-def _check_timezone(value: str) -> None:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("Not an IANA time zone (e.g. Europe/Amsterdam).") from None
 
 
 class TokenRequestSchema(Schema):
@@ -37,11 +28,7 @@ class AssetSchema(Schema):
     )
     latitude = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
-    timezone = fields.String(load_default="UTC")
-
-    @validates("timezone")
-    def _timezone(self, value, **_kwargs):
-        _check_timezone(value)
+    timezone = TimeZone(load_default="UTC")
 
 
 class SensorSchema(Schema):
@@ -49,13 +36,9 @@ class SensorSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
     event_resolution = Duration(required=True)
-    timezone = fields.String(load_default="UTC")
+    timezone = TimeZone(load_default="UTC")
     asset_id = fields.Integer(required=True)
     attributes = fields.Dict(load_default=dict)
-
-    @validates("timezone")
-    def _timezone(self, value, **_kwargs):
-        _check_timezone(value)
 
 
 class SensorDeleteQuerySchema(Schema):
@@ -123,11 +106,7 @@ class SensorDataSchema(Schema):
 class AccountSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    timezone = fields.String(load_default="UTC")
-
-    @validates("timezone")
-    def _timezone(self, value, **_kwargs):
-        _check_timezone(value)
+    timezone = TimeZone(load_default="UTC")
 
 
 class UserSchema(Schema):

@@ -15,6 +15,7 @@ from bvp.forecasting.features import design_matrix, seasonal_lags
 
 TRAINING_WINDOW = pd.Timedelta(weeks=8)
 QUANTILES = (0.1, 0.5, 0.9)
+MIN_TRAINING_ROWS = 2 * 96  # two days of quarter-hours
 
 
 def _training_data(history, origin, events, resolution, timezone, country, regressors):
@@ -50,7 +51,7 @@ def ridge(
     x, y, x_future = _training_data(
         history, origin, events, resolution, timezone, country, regressors
     )
-    if len(y) < 2 * 96:
+    if len(y) < MIN_TRAINING_ROWS:
         return pd.DataFrame({0.5: np.full(len(events), np.nan)}, index=events)
     model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(x.to_numpy(), y.to_numpy())
     return pd.DataFrame({0.5: model.predict(x_future.to_numpy())}, index=events)
@@ -69,7 +70,7 @@ def boosted_quantiles(
     x, y, x_future = _training_data(
         history, origin, events, resolution, timezone, country, regressors
     )
-    if len(y) < 2 * 96:
+    if len(y) < MIN_TRAINING_ROWS:
         return pd.DataFrame({q: np.full(len(events), np.nan) for q in QUANTILES}, index=events)
     columns = {}
     for quantile in QUANTILES:
