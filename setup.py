@@ -36,15 +36,23 @@ setup(
         "mohawk>=1.1,<2",
         "cryptography>=42,<51",
         "rq-dashboard>=0.8,<1",
+        # Ingestion: manifests, fetchers, raw store, columnar files
+        "pydantic>=2.6,<3",
+        "pyyaml>=6,<7",
+        "httpx>=0.27,<1",
+        "tenacity>=8.2,<10",
+        "fsspec>=2024.2",
+        "pyarrow>=15,<23",
     ],
     extras_require={
         # Real measured sample data (NREL SERF East PV, MIT-licensed package data).
         "sample": ["pvanalytics>=0.2,<0.3"],
+        # An S3-compatible raw store or archive (BVP_INGEST_STORE_URL=s3://...).
+        "s3": ["s3fs>=2024.2"],
         "dev": [
             "pytest>=8,<9",
             "pytest-timeout>=2.3,<3",
             "openapi-spec-validator>=0.7,<1",
-            "httpx>=0.27,<1",
             "flexmeasures-client>=0.9,<0.10",
             "fakeredis>=2.23,<3",
             "ruff>=0.6,<1",

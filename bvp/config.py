@@ -52,6 +52,16 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": "1200 per minute",  # per client (token or address); more is a 429
     "LOGIN_RATE_LIMIT": "20 per minute",  # password attempts per address
     "RATE_LIMIT_STORAGE_URI": "",  # default: the Redis of BVP_REDIS_URL
+    # Ingestion
+    "INGEST_MANIFEST": "ingestion/manifest.example.yaml",  # relative to the working directory
+    "INGEST_STORE_URL": ".bvp/raw",  # raw store: a folder, or an fsspec URL (s3://bucket/raw)
+    "INGEST_ARCHIVE_URL": "",  # where `flask ingest archivedata` copies the raw store
+    "INGEST_WEBHOOK_URL": "",  # run summaries (Slack-compatible); a secret, never logged
+    "INGEST_SMOKETESTS": "",  # expectations file; default: <manifest>.smoketests.yaml
+    "INGEST_HTTP_TIMEOUT_SECONDS": 30.0,
+    "INGEST_HTTP_ATTEMPTS": 4,  # tries per request, with exponential backoff
+    "INGEST_HTTP_BACKOFF_SECONDS": 1.0,
+    "INGEST_MAX_FILE_BYTES": 2 * 1024**3,  # larger downloads are refused
 }
 
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {

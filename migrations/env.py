@@ -9,6 +9,7 @@ from alembic import context
 
 from bvp.data import models  # noqa: F401 - registers every table on the metadata
 from bvp.data.db import Base, get_engine
+from bvp.ingestion import load_runs, registry  # noqa: F401 - ingestion's own tables
 
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:

@@ -6,6 +6,7 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     from bvp.cli.database import db_create, db_depopulate, db_populate
     from bvp.cli.forecasts import forecasts
+    from bvp.cli.ingest import ingest
     from bvp.cli.jobs import jobs
     from bvp.cli.users import accounts, users
     from bvp.cli.workers import run_forecasting_worker
@@ -16,6 +17,7 @@ def register_commands(app: Flask) -> None:
         db_depopulate,
         run_forecasting_worker,
         forecasts,
+        ingest,
         jobs,
         accounts,
         users,

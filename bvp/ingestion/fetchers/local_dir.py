@@ -1,0 +1,64 @@
+"""``local_dir``: a drop folder that people or other systems put files into."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from pydantic import Field
+
+from bvp.ingestion.fetchers.base import (
+    FetchContext,
+    FetcherOptions,
+    FetchError,
+    ListingFetcher,
+    RemoteFile,
+    limited,
+)
+from bvp.ingestion.raw_store import StoredFile
+
+
+class LocalDirOptions(FetcherOptions):
+    path: str
+    pattern: str = ".*"
+    recursive: bool = False
+    parallel: int = Field(1, ge=1, le=32)
+
+
+class LocalDirFetcher(ListingFetcher):
+    """Files are known by name and content hash: a changed file is a new version."""
+
+    Options = LocalDirOptions
+
+    def __init__(self, options):
+        super().__init__(options)
+        self.parallel = self.options.parallel
+        self._pattern = re.compile(self.options.pattern)
+
+    def list_remote(self, context: FetchContext) -> list[RemoteFile]:
+        folder = Path(self.options.path).expanduser()
+        if not folder.is_dir():
+            raise FetchError(f"drop folder {folder} does not exist or is not a folder")
+        found = folder.rglob("*") if self.options.recursive else folder.iterdir()
+        return [
+            RemoteFile(path.name, str(path), _sha256(path))
+            for path in sorted(found)
+            if path.is_file() and not path.name.startswith(".") and self._pattern.search(path.name)
+        ]
+
+    def download(self, context: FetchContext, remote: RemoteFile) -> StoredFile:
+        with open(remote.location, "rb") as stream:
+            chunks = iter(lambda: stream.read(1 << 20), b"")
+            limit = context.http.max_file_bytes
+            return context.store.place(
+                context.source_id, remote.name, context.now, limited(chunks, limit, remote.name)
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,404 @@
+"""Load runs: fetch and import sources in dependency order, record everything, report.
+
+Transactions: the run row is committed when the run starts and when it ends; each
+fetched batch is registered in one transaction; each file is imported in its own
+transaction (its beliefs, its registry row and the forecasts it owes), so one bad file
+is recorded as failed and the others go on. Network work never holds a transaction open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from bvp.data.beliefs import BeliefsError
+from bvp.data.models import DataSource, TimedBelief
+from bvp.data.models.data_sources import get_or_create_source
+from bvp.data.transactional import transactional
+from bvp.data.units import UnitError
+from bvp.data.utc import utcnow
+from bvp.forecasting.jobs import JobSettings, enqueue_after_commit
+from bvp.ingestion.fetchers import make_fetcher
+from bvp.ingestion.fetchers.base import FetchContext, FetchError, HeldFile
+from bvp.ingestion.http import HttpSettings, describe_error
+from bvp.ingestion.importers import ImportFileError, make_importer
+from bvp.ingestion.load_runs import FAILED, SUCCEEDED, LoadRun, RunTotals, last_successful_run
+from bvp.ingestion.loading import store_table
+from bvp.ingestion.manifest import Manifest, RefreshViewAction, Source, WebhookAction
+from bvp.ingestion.notify import post_summary
+from bvp.ingestion.raw_store import RawStore
+from bvp.ingestion.registry import FAILED as FILE_FAILED
+from bvp.ingestion.registry import (
+    FETCHED,
+    IMPORTED,
+    SKIPPED,
+    DatafileRecord,
+    files_to_import,
+    held_files,
+    latest_watermark,
+)
+from bvp.ingestion.sensors import SensorMismatchError, ensure_sensors
+
+log = logging.getLogger(__name__)
+EXPECTED_FAILURES = (
+    ImportFileError,
+    BeliefsError,
+    UnitError,
+    SensorMismatchError,
+    ValueError,
+    OSError,
+)
+
+
+@dataclass(frozen=True)
+class IngestionSettings:
+    store_url: str
+    webhook_url: str = ""
+    http: HttpSettings = field(default_factory=HttpSettings)
+    jobs: JobSettings | None = None
+
+    @classmethod
+    def from_config(cls, config) -> IngestionSettings:
+        return cls(
+            store_url=config["INGEST_STORE_URL"],
+            webhook_url=config["INGEST_WEBHOOK_URL"],
+            http=HttpSettings.from_config(config),
+            jobs=JobSettings.from_config(config),
+        )
+
+
+Bar = Callable[[int], None]
+Progress = Callable[[str, int | None, str], contextlib.AbstractContextManager[Bar]]
+
+
+@contextlib.contextmanager
+def no_progress(description: str, total: int | None, unit: str):
+    yield lambda n: None
+
+
+@dataclass
+class RunRequest:
+    command: str  # getauto, runimporters, run, getmanual
+    source_ids: list[str] | None = None  # None: every source
+    mode: str = "update"
+    since: datetime | None = None
+    fetch: bool = True
+    import_files: bool = True
+    force: bool = False  # re-import files already imported (or failed)
+    reset: bool = False  # delete the sources' beliefs first (full mode)
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    status: str
+    totals: RunTotals
+    per_source: dict[str, RunTotals]
+
+    def text(self) -> str:
+        t = self.totals
+        lines = [
+            f"BVP ingestion run {self.run_id} {self.status}: {t.files_fetched} files fetched, "
+            f"{t.files_imported} imported, {t.files_failed} failed, {t.rows_read:,} rows read, "
+            f"{t.beliefs_created:,} beliefs created, {t.beliefs_updated:,} updated."
+        ]
+        lines += [f"- {error}" for error in t.errors[:20]]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        def figures(t: RunTotals) -> dict:
+            return {k: v for k, v in vars(t).items()}
+
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            **figures(self.totals),
+            "sources": {s: figures(t) for s, t in self.per_source.items()},
+        }
+
+
+class Ingestion:
+    def __init__(
+        self, manifest: Manifest, settings: IngestionSettings, progress: Progress = no_progress
+    ):
+        self.manifest = manifest
+        self.settings = settings
+        self.store = RawStore(settings.store_url)
+        self.progress = progress
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def run(self, request: RunRequest) -> RunSummary:
+        sources = self.manifest.in_dependency_order(request.source_ids)
+        run_id = self._start(request)
+        totals, per_source, failed = RunTotals(), {}, set()
+        try:
+            for source in sources:
+                blocked = [d for d in source.depends_on if d in failed]
+                if blocked:
+                    done = RunTotals(errors=[f"{source.id}: skipped, {', '.join(blocked)} failed"])
+                else:
+                    done = self._run_source(source, request, run_id)
+                if done.errors or done.files_failed:
+                    failed.add(source.id)
+                per_source[source.id] = done
+                totals.add(done)
+        except BaseException as error:  # a bug or Ctrl-C: the run row says so
+            self._finish(run_id, totals, FAILED, f"{type(error).__name__}: {error}")
+            raise
+        status = FAILED if failed else SUCCEEDED
+        self._finish(run_id, totals, status, "; ".join(totals.errors) or None)
+        summary = RunSummary(run_id, status, totals, per_source)
+        post_summary(self.settings.webhook_url, summary.text(), summary.as_dict())
+        return summary
+
+    def _run_source(self, source: Source, request: RunRequest, run_id: int) -> RunTotals:
+        totals = RunTotals()
+        if request.reset:
+            self.reset(source)
+        if request.fetch and source.fetcher is not None:
+            totals.add(self.fetch(source, request.mode, request.since, run_id))
+        if request.import_files:
+            totals.add(
+                self.import_source(source, run_id, everything=request.force or request.reset)
+            )
+        return totals
+
+    def _start(self, request: RunRequest) -> int:
+        with transactional() as session:
+            only = request.source_ids
+            run = LoadRun(
+                source_id=only[0] if only and len(only) == 1 else None,
+                command=request.command,
+                mode=request.mode,
+                since=request.since,
+                started_at=utcnow(),
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def _finish(self, run_id: int, totals: RunTotals, status: str, error: str | None) -> None:
+        with transactional() as session:
+            run = session.get(LoadRun, run_id)
+            run.status, run.error, run.finished_at = status, error, utcnow()
+            for name in ("files_fetched", "files_imported", "files_failed", "rows_read"):
+                setattr(run, name, getattr(totals, name))
+            run.beliefs_created, run.beliefs_updated = (
+                totals.beliefs_created,
+                totals.beliefs_updated,
+            )
+
+    # -- fetching -------------------------------------------------------------------------
+
+    def fetch(
+        self, source: Source, mode: str, since: datetime | None, run_id: int | None
+    ) -> RunTotals:
+        totals = RunTotals()
+        with transactional() as session:
+            held = [
+                HeldFile(r.name, r.remote_version, r.checksum)
+                for r in held_files(session, source.id)
+            ]
+            watermark = latest_watermark(session, source.id) if mode == "update" else None
+            if mode == "update" and since is None and watermark is None:
+                last = last_successful_run(session, source.id)
+                since = last.started_at if last and source.fetcher.name == "paged_api" else None
+        fetcher = make_fetcher(source.fetcher.name, source.fetcher.options)
+        with self.progress(f"fetch {source.id}", None, "file") as bar:
+            context = FetchContext(
+                source.id,
+                self.store,
+                held,
+                now=utcnow(),
+                since=since if mode == "update" else None,
+                watermark=watermark,
+                http=self.settings.http,
+                on_progress=bar,
+            )
+            try:
+                report = fetcher.fetch(context)
+            except (FetchError, OSError) as error:
+                log.warning("%s: fetch failed: %s", source.id, describe_error(error))
+                return RunTotals(errors=[f"{source.id}: {error}"])
+        with transactional() as session:
+            for fetched in report.fetched:
+                session.execute(
+                    insert(DatafileRecord)
+                    .values(
+                        source_id=source.id,
+                        name=fetched.name,
+                        path=fetched.stored.path,
+                        remote=fetched.remote,
+                        remote_version=fetched.remote_version,
+                        checksum=fetched.stored.checksum,
+                        size=fetched.stored.size,
+                        watermark=fetched.watermark,
+                        fetched_at=context.now,
+                        status=FETCHED,
+                        load_run_id=run_id,
+                    )
+                    .on_conflict_do_nothing()
+                )
+        totals.files_fetched = len(report.fetched)
+        totals.errors += [f"{source.id}: {error}" for error in report.errors]
+        log.info(
+            "%s: %d new files, %d already held", source.id, len(report.fetched), report.skipped
+        )
+        return totals
+
+    def add_manual_file(self, source: Source, path: str, run_id: int | None = None) -> bool:
+        """Put a file someone supplied into the store and registry; False if already held."""
+        from bvp.ingestion.fetchers.local_dir import _sha256
+
+        checksum = _sha256(path)
+        with transactional() as session:
+            if any(r.checksum == checksum for r in held_files(session, source.id)):
+                return False
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        with open(path, "rb") as stream:
+            stored = self.store.place(
+                source.id, name, utcnow(), iter(lambda: stream.read(1 << 20), b"")
+            )
+        with transactional() as session:
+            session.add(
+                DatafileRecord(
+                    source_id=source.id,
+                    name=name,
+                    path=stored.path,
+                    remote=path,
+                    checksum=stored.checksum,
+                    size=stored.size,
+                    fetched_at=utcnow(),
+                    status=FETCHED,
+                    load_run_id=run_id,
+                )
+            )
+        return True
+
+    # -- importing ------------------------------------------------------------------------
+
+    def import_source(
+        self, source: Source, run_id: int | None, everything: bool = False
+    ) -> RunTotals:
+        with transactional() as session:
+            record_ids = [r.id for r in files_to_import(session, source.id, everything=everything)]
+        totals = RunTotals()
+        if not record_ids:
+            return totals
+        with self.progress(f"import {source.id}", len(record_ids), "file") as bar:
+            for record_id in record_ids:
+                totals.add(self.import_file(source, record_id, run_id))
+                bar(1)
+        if totals.beliefs_created + totals.beliefs_updated:
+            totals.errors += self._after_import(source, totals)
+        return totals
+
+    def import_file(self, source: Source, record_id: int, run_id: int | None) -> RunTotals:
+        try:
+            with transactional() as session:
+                record = session.get(DatafileRecord, record_id, with_for_update=True)
+                spec = source.importer_for(record.name)
+                if spec is None:
+                    record.status, record.error = (
+                        SKIPPED,
+                        "no importer of this source matches the name",
+                    )
+                    return RunTotals()
+                importer = make_importer(spec.name, spec.options)
+                keys = {target.sensor for target in importer.options.columns.values()}
+                sensors = ensure_sensors(session, self.manifest.sensors, keys)
+                data_source = ingestion_data_source(session, source)
+                with self._open(record.path) as file:
+                    table = importer.read(file)
+                result, changed = store_table(
+                    session, table, importer, sensors, data_source.id, record.fetched_at
+                )
+                record.status, record.error, record.importer = IMPORTED, None, spec.name
+                record.rows_read = table.rows
+                record.beliefs_created, record.beliefs_updated = result.created, result.updated
+                record.beliefs_unchanged = result.unchanged
+                record.imported_at, record.load_run_id = utcnow(), run_id
+                if "enqueue_forecasts" in source.after_import and self.settings.jobs:
+                    for sensor_id in sorted(changed):
+                        enqueue_after_commit(session, sensor_id, self.settings.jobs)
+            return RunTotals(
+                files_imported=1,
+                rows_read=table.rows,
+                beliefs_created=result.created,
+                beliefs_updated=result.updated,
+            )
+        except EXPECTED_FAILURES as error:
+            message = str(error)
+        except Exception as error:  # a bug: logged with its traceback, and the others go on
+            log.exception("%s: importing file %s failed", source.id, record_id)
+            message = f"internal error ({type(error).__name__}): {error}"
+        with transactional() as session:
+            record = session.get(DatafileRecord, record_id)
+            record.status, record.error, record.load_run_id = FILE_FAILED, message, run_id
+            record.imported_at = utcnow()
+            name = record.name
+        log.warning("%s: %s failed: %s", source.id, name, message)
+        return RunTotals(files_failed=1, errors=[f"{source.id}/{name}: {message}"])
+
+    @contextlib.contextmanager
+    def _open(self, path: str):
+        local = self.store.local_path(path)
+        if local is not None:
+            yield local
+        else:
+            with self.store.open(path) as stream:
+                yield stream
+
+    def _after_import(self, source: Source, totals: RunTotals) -> list[str]:
+        problems = []
+        for action in source.after_import:
+            if isinstance(action, RefreshViewAction):
+                try:
+                    with transactional() as session:
+                        name = ".".join(
+                            f'"{part}"' for part in action.refresh_materialized_view.split(".")
+                        )
+                        session.execute(text(f"REFRESH MATERIALIZED VIEW {name}"))
+                except Exception as error:
+                    problems.append(
+                        f"{source.id}: refreshing {action.refresh_materialized_view}: {error}"
+                    )
+            elif isinstance(action, WebhookAction):
+                text_ = (
+                    f"{source.title}: {totals.files_imported} files imported, "
+                    f"{totals.beliefs_created:,} beliefs created, "
+                    f"{totals.beliefs_updated:,} updated"
+                )
+                summary = {"source": source.id, **vars(totals)}
+                post_summary(action.webhook, text_, summary, self.settings.http.timeout_seconds)
+        return problems
+
+    # -- resetting ------------------------------------------------------------------------
+
+    def reset(self, source: Source) -> int:
+        """Delete the beliefs this source imported; its files will all be imported again."""
+        with transactional() as session:
+            data_source = ingestion_data_source(session, source)
+            deleted = session.execute(
+                delete(TimedBelief).where(TimedBelief.source_id == data_source.id)
+            ).rowcount
+            session.execute(
+                update(DatafileRecord)
+                .where(DatafileRecord.source_id == source.id)
+                .values(status=FETCHED, error=None)
+            )
+        log.info("%s: reset, %d beliefs deleted", source.id, deleted)
+        return deleted
+
+
+def ingestion_data_source(session: Session, source: Source) -> DataSource:
+    """The data source beliefs imported for a manifest source are attributed to."""
+    return get_or_create_source(session, source.id, "importer", model="ingestion")

@@ -1,0 +1,70 @@
+"""The manifest's sensors in the database: found, or made on first use.
+
+Accounts are never made here (who may log in to them is an admin's decision); assets
+and sensors are. A sensor that exists with another unit or resolution than the manifest
+says is an error: the file would be read wrongly.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bvp.data.models import Account, Asset, Sensor
+from bvp.data.utc import iso_duration
+from bvp.ingestion.manifest import SensorSpec
+
+
+class SensorMismatchError(ValueError):
+    pass
+
+
+def ensure_sensors(
+    session: Session, specs: dict[str, SensorSpec], keys: set[str]
+) -> dict[str, Sensor]:
+    """Manifest sensor key -> Sensor, for ``keys``; inside the caller's transaction."""
+    found = {}
+    for key in sorted(keys):
+        spec = specs[key]
+        account = session.scalar(select(Account).where(Account.name == spec.account))
+        if account is None:
+            raise SensorMismatchError(
+                f"sensor {key!r}: account {spec.account!r} does not exist; "
+                "create it first (flask accounts add)"
+            )
+        asset = session.scalar(
+            select(Asset).where(Asset.account_id == account.id, Asset.name == spec.asset)
+        )
+        if asset is None:
+            asset = Asset(
+                name=spec.asset,
+                asset_type=spec.asset_type,
+                account_id=account.id,
+                timezone=spec.timezone,
+            )
+            session.add(asset)
+            session.flush()
+        sensor = session.scalar(
+            select(Sensor).where(Sensor.asset_id == asset.id, Sensor.name == spec.name)
+        )
+        if sensor is None:
+            sensor = Sensor(
+                name=spec.name,
+                unit=spec.unit,
+                event_resolution=spec.event_resolution,
+                timezone=spec.timezone,
+                asset_id=asset.id,
+                attributes={"ingested_as": key},
+            )
+            session.add(sensor)
+            session.flush()
+        elif sensor.unit != spec.unit or sensor.event_resolution != spec.event_resolution:
+            raise SensorMismatchError(
+                f"sensor {key!r}: the database has {spec.asset}/{spec.name} in {sensor.unit} "
+                f"per {iso_duration(sensor.event_resolution)}, the manifest says {spec.unit} "
+                f"per {iso_duration(spec.event_resolution)}"
+            )
+        if sensor.attributes.get("ingested_as") != key:
+            sensor.attributes = {**sensor.attributes, "ingested_as": key}
+        found[key] = sensor
+    return found
