@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bvp.data.models.forecast_outbox import (
+    drop_superseded_owed_forecasts,
     owed_forecasts,
     record_owed_forecasts,
     settle_owed_forecasts,
@@ -227,6 +228,32 @@ def enqueue_after_commit(session: Session, sensor_id: int, settings: JobSettings
 
     after_commit(enqueue)
     return pending
+
+
+def owe_forecasts(session: Session, sensor_id: int) -> None:
+    """Record, in the data's transaction, the forecasts its new data calls for (for the
+    sensor and the sensors using it as a regressor), without enqueueing them yet.
+
+    For bulk loads: ``enqueue_newest_owed`` enqueues them once the load is done; if the
+    process dies first, workers drain the outbox, so nothing is lost.
+    """
+    from bvp.forecasting.pipeline import forecast_origins
+
+    targets = [sensor_id, *sensors_using_as_regressor(session, sensor_id)]
+    record_owed_forecasts(session, forecast_origins(session, targets))
+
+
+def enqueue_newest_owed(
+    session: Session, sensor_ids: Iterable[int], settings: JobSettings
+) -> list[PendingJobs]:
+    """After a bulk load: drop owed origins superseded by newer ones (a forecast from the
+    middle of a back-fill helps no one), and enqueue the newest once the caller commits."""
+    sensor_ids = sorted(set(sensor_ids))
+    targets = set(sensor_ids)
+    for sensor_id in sensor_ids:
+        targets.update(sensors_using_as_regressor(session, sensor_id))
+    drop_superseded_owed_forecasts(session, sorted(targets))
+    return [enqueue_after_commit(session, sensor_id, settings) for sensor_id in sensor_ids]
 
 
 def drain_owed_forecasts(settings: JobSettings) -> list[str]:

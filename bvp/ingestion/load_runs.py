@@ -52,6 +52,11 @@ class RunTotals:
     beliefs_created: int = 0
     beliefs_updated: int = 0
     errors: list[str] = field(default_factory=list)
+    changed_sensors: set[int] = field(default_factory=set)  # got new or updated beliefs
+
+    def figures(self) -> dict:
+        """Counts and errors, as plain JSON values."""
+        return {k: v for k, v in vars(self).items() if k != "changed_sensors"}
 
     def add(self, other: RunTotals) -> None:
         for name in (
@@ -64,6 +69,7 @@ class RunTotals:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
+        self.changed_sensors |= other.changed_sensors
 
 
 def last_successful_run(session: Session, source_id: str) -> LoadRun | None:

@@ -24,7 +24,7 @@ from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.transactional import transactional
 from bvp.data.units import UnitError
 from bvp.data.utc import utcnow
-from bvp.forecasting.jobs import JobSettings, enqueue_after_commit
+from bvp.forecasting.jobs import JobSettings, enqueue_newest_owed, owe_forecasts
 from bvp.ingestion.fetchers import make_fetcher
 from bvp.ingestion.fetchers.base import FetchContext, FetchError, HeldFile
 from bvp.ingestion.http import HttpSettings, describe_error
@@ -113,14 +113,11 @@ class RunSummary:
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        def figures(t: RunTotals) -> dict:
-            return {k: v for k, v in vars(t).items()}
-
         return {
             "run_id": self.run_id,
             "status": self.status,
-            **figures(self.totals),
-            "sources": {s: figures(t) for s, t in self.per_source.items()},
+            **self.totals.figures(),
+            "sources": {s: t.figures() for s, t in self.per_source.items()},
         }
 
 
@@ -297,9 +294,15 @@ class Ingestion:
             for record_id in record_ids:
                 totals.add(self.import_file(source, record_id, run_id))
                 bar(1)
+        if self._forecasts_wanted(source) and totals.changed_sensors:
+            with transactional() as session:
+                enqueue_newest_owed(session, totals.changed_sensors, self.settings.jobs)
         if totals.beliefs_created + totals.beliefs_updated:
             totals.errors += self._after_import(source, totals)
         return totals
+
+    def _forecasts_wanted(self, source: Source) -> bool:
+        return "enqueue_forecasts" in source.after_import and self.settings.jobs is not None
 
     def import_file(self, source: Source, record_id: int, run_id: int | None) -> RunTotals:
         try:
@@ -326,10 +329,11 @@ class Ingestion:
                 record.beliefs_created, record.beliefs_updated = result.created, result.updated
                 record.beliefs_unchanged = result.unchanged
                 record.imported_at, record.load_run_id = utcnow(), run_id
-                if "enqueue_forecasts" in source.after_import and self.settings.jobs:
+                if self._forecasts_wanted(source):
                     for sensor_id in sorted(changed):
-                        enqueue_after_commit(session, sensor_id, self.settings.jobs)
+                        owe_forecasts(session, sensor_id)
             return RunTotals(
+                changed_sensors=changed,
                 files_imported=1,
                 rows_read=table.rows,
                 beliefs_created=result.created,
@@ -377,7 +381,7 @@ class Ingestion:
                     f"{totals.beliefs_created:,} beliefs created, "
                     f"{totals.beliefs_updated:,} updated"
                 )
-                summary = {"source": source.id, **vars(totals)}
+                summary = {"source": source.id, **totals.figures()}
                 post_summary(action.webhook, text_, summary, self.settings.http.timeout_seconds)
         return problems
 

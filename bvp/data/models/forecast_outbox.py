@@ -52,3 +52,23 @@ def settle_owed_forecasts(session: Session, pairs: list[tuple[int, datetime]]) -
                 tuple_(ForecastOutbox.sensor_id, ForecastOutbox.origin).in_(pairs)
             )
         )
+
+
+def drop_superseded_owed_forecasts(session: Session, sensor_ids: list[int]) -> int:
+    """Forget owed origins older than each sensor's newest owed one; how many were dropped.
+
+    For bulk loads: a file imported after another makes the earlier origin's forecast
+    pointless, so only the newest is kept.
+    """
+    if not sensor_ids:
+        return 0
+    newer = ForecastOutbox.__table__.alias("newer")
+    return session.execute(
+        delete(ForecastOutbox).where(
+            ForecastOutbox.sensor_id.in_(sensor_ids),
+            select(newer.c.origin)
+            .where(newer.c.sensor_id == ForecastOutbox.sensor_id)
+            .where(newer.c.origin > ForecastOutbox.origin)
+            .exists(),
+        )
+    ).rowcount
