@@ -25,7 +25,9 @@ import hashlib
 import html
 import json
 import re
+import signal
 import socket
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -471,6 +473,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     args = parser.parse_args()
     server = FixtureServer(args.root, args.port).start()
+    # Stop cleanly on SIGTERM too (a demo script terminating the server), not only on Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Serving {args.root} at {server.url} (Ctrl-C to stop)", flush=True)
     try:
         while True:

@@ -156,9 +156,10 @@ def load_manifest(path: Path | str) -> Manifest:
     if not isinstance(raw, dict):
         raise ManifestError(path, ["must be a mapping with a 'sources' list"])
     problems: list[str] = []
-    raw = _expand_environment(raw, "", problems)
+    expanded = _expand_environment(raw, "", problems)
     if problems:
-        raise ManifestError(path, problems)
+        raise ManifestError(path, [_name_source(raw, p) for p in problems])
+    raw = expanded
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as error:
@@ -238,6 +239,15 @@ def _describe(raw: dict, error: dict) -> str:
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
     message = error["msg"].removeprefix("Value error, ")
     return f"{prefix}field {field or '(top level)'}: {message}"
+
+
+def _name_source(raw: dict, problem: str) -> str:
+    """'sources[0].fetcher.x: ...' -> "source 'prices', field fetcher.x: ..."."""
+    match = re.match(r"^sources\[(\d+)\]\.(.*)$", problem, re.DOTALL)
+    sources = raw.get("sources")
+    if not match or not isinstance(sources, list) or not isinstance(sources[int(match[1])], dict):
+        return f"field {problem}"
+    return f"source {sources[int(match[1])].get('id')!r}, field {match[2]}"
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

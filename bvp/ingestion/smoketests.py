@@ -50,7 +50,7 @@ def current_figures(session: Session, manifest: Manifest) -> dict[str, dict]:
         if source_id in figures:
             key = key_of.get(sensor_id, str(sensor_id))
             figures[source_id][key] = {"beliefs": count, "latest_event_start": latest.isoformat()}
-    return figures
+    return {source_id: sensors for source_id, sensors in figures.items() if sensors}
 
 
 def write_expectations(path: Path, figures: dict[str, dict]) -> None:

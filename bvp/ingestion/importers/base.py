@@ -166,6 +166,7 @@ def timestamps(
             )
         naive = pd.DatetimeIndex(parsed.dt.tz_localize(None))
         return _localize(naive, timezone, row, column, text)
+    _refuse_undecodable(array, column, row)
     raise ImportFileError(f"column {column!r}: expected timestamps, found {kind}")
 
 
@@ -178,14 +179,15 @@ def _localize(
             "the file or set the importer's 'timezone' option"
         )
     # Try each row alone only when the whole column fails: that finds the row to name.
+    # (pandas raises pytz's AmbiguousTimeError/NonExistentTimeError: not ValueErrors.)
     try:
         return naive.tz_localize(timezone, ambiguous="raise", nonexistent="raise").tz_convert("UTC")
-    except (ValueError, TypeError):
+    except Exception:  # noqa: BLE001
         pass
     for i, moment in enumerate(naive):
         try:
             moment.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
-        except (ValueError, TypeError):
+        except Exception:  # noqa: BLE001
             raise ImportFileError(
                 f"{row(i)}, column {column!r}: {str(shown[i])!r} does not exist or happens twice "
                 f"in {timezone} (a DST change); give it with its UTC offset"
@@ -212,4 +214,19 @@ def numbers(
                 f"{row(first)}, column {column!r}: {text.iloc[first]!r} is not a number"
             )
         return parsed.to_numpy(dtype=float)
+    _refuse_undecodable(array, column, row)
     raise ImportFileError(f"column {column!r}: expected numbers, found {kind}")
+
+
+def _refuse_undecodable(array, column: str, row: Callable[[int], str]) -> None:
+    """Arrow reads text that is not valid UTF-8 as binary: name the first such cell."""
+    if not (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
+        return
+    for i, cell in enumerate(array.to_pylist()):
+        try:
+            cell is None or cell.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                f"{row(i)}, column {column!r}: {cell!r} is not UTF-8 text; "
+                "set the importer's 'encoding' option"
+            ) from None
