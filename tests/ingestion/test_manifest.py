@@ -97,8 +97,8 @@ sources:
     assert "source 'prices', field fetcher.options.retries: Extra inputs are not permitted" in found
     assert any("importers[0].options.timezone" in p and "IANA" in p for p in found)
     assert (
-        "source 'prices', field importers[1].name: unknown importer 'xlsx': use one of csv, json_records, parquet or a dotted class path"
-        in found
+        "source 'prices', field importers[1].name: unknown importer 'xlsx': use one of csv, "
+        "json_records, parquet or a dotted class path" in found
     )
     assert (
         "source 'prices', field importers[0].options.columns.price: sensor 'nowhere' is not "

@@ -182,12 +182,12 @@ def _localize(
     # (pandas raises pytz's AmbiguousTimeError/NonExistentTimeError: not ValueErrors.)
     try:
         return naive.tz_localize(timezone, ambiguous="raise", nonexistent="raise").tz_convert("UTC")
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     for i, moment in enumerate(naive):
         try:
             moment.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
-        except Exception:  # noqa: BLE001
+        except Exception:
             raise ImportFileError(
                 f"{row(i)}, column {column!r}: {str(shown[i])!r} does not exist or happens twice "
                 f"in {timezone} (a DST change); give it with its UTC offset"
