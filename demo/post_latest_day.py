@@ -18,6 +18,14 @@ from bvp.data.sample_data import SERIES, load_sample_series
 def main(base_url: str, email: str, password: str) -> int:
     client = httpx.Client(base_url=base_url, timeout=30)
     login = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    if login.status_code == 401:
+        print(
+            f"{email} exists with another password than the demo's: run the demo with "
+            "BVP_ADMIN_PASSWORD=<that password>, or drop the development database "
+            "(`dropdb bvp_dev`) to start afresh.",
+            file=sys.stderr,
+        )
+        return 1
     login.raise_for_status()
     client.headers["Authorization"] = f"Bearer {login.json()['token']}"
     sensors = {

@@ -15,7 +15,7 @@ from bvp.data.transactional import transactional
 from bvp.data.utc import to_utc
 from bvp.ingestion.load_runs import MODES, recent_runs
 from bvp.ingestion.manifest import Manifest, ManifestError, load_manifest
-from bvp.ingestion.raw_store import RawStore
+from bvp.ingestion.raw_store import RawStore, UnsafeNameError
 from bvp.ingestion.runs import Ingestion, IngestionSettings, RunRequest, RunSummary
 from bvp.ingestion.smoketests import check_expectations, current_figures, write_expectations
 from bvp.ingestion.status import source_statuses
@@ -27,6 +27,14 @@ MANIFEST = click.option(
     "manifest_path",
     type=click.Path(dir_okay=False),
     help="The manifest file (default: BVP_INGEST_MANIFEST).",
+)
+MODE = click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="update",
+    show_default=True,
+    help="update: only what is new since the last fetch; full: ask the source for everything "
+    "and import every file again (unchanged beliefs stay as they are).",
 )
 SOURCES = click.option(
     "--source", "source_ids", multiple=True, help="Only this source (repeatable). Default: all."
@@ -148,7 +156,11 @@ def getmanual(manifest_path: str | None, files: tuple[str, ...]) -> None:
     for source_id, path in given:
         if not Path(path).is_file():
             raise click.BadParameter(f"{path}: no such file", param_hint="--file")
-        if ingestion.add_manual_file(manifest.source(source_id), path):
+        try:
+            added_now = ingestion.add_manual_file(manifest.source(source_id), path)
+        except UnsafeNameError as error:
+            raise click.BadParameter(str(error), param_hint="--file") from None
+        if added_now:
             added += 1
             click.echo(f"added {path} to {source_id}")
         else:
@@ -159,7 +171,7 @@ def getmanual(manifest_path: str | None, files: tuple[str, ...]) -> None:
 @ingest.command("getauto")
 @MANIFEST
 @SOURCES
-@click.option("--mode", type=click.Choice(MODES), default="update", show_default=True)
+@MODE
 @click.option("--since", help="Update mode: only what changed after this (ISO 8601 with offset).")
 def getauto(manifest_path: str | None, source_ids, mode: str, since: str | None) -> None:
     """Run every fetcher, in dependency order: download only what is new."""
@@ -183,7 +195,7 @@ def runimporters(manifest_path: str | None, source_ids, force: bool) -> None:
 @ingest.command("run")
 @MANIFEST
 @click.argument("source_id", metavar="SOURCE")
-@click.option("--mode", type=click.Choice(MODES), default="update", show_default=True)
+@MODE
 @click.option("--since", help="Update mode: only what changed after this (ISO 8601 with offset).")
 @click.option("--reset", is_flag=True, help="Full mode: delete this source's beliefs first.")
 @click.option("--force", is_flag=True, help="Import again files already imported or failed.")
@@ -206,7 +218,8 @@ def run(manifest_path, source_id, mode, since, reset, force, yes) -> None:
 @MANIFEST
 @click.option("--runs", default=5, show_default=True, help="Also list this many recent runs.")
 def status(manifest_path: str | None, runs: int) -> None:
-    """Per source: files, last fetch and import, rows, newest data, lag against its schedule."""
+    """Per source: files, newest file and last import, rows, newest data, lag against its
+    schedule; and the recent runs (each fetch run is there, even one that found nothing)."""
     manifest, _ = _manifest(manifest_path)
     with transactional() as session:
         statuses = source_statuses(session, manifest)
@@ -218,7 +231,7 @@ def status(manifest_path: str | None, runs: int) -> None:
             click.echo(f"{s.source.id}: {s.source.title}")
             click.echo(f"  files:        {files}; {s.rows_read:,} rows read")
             click.echo(
-                f"  last fetch:   {_when(s.last_fetch)}   last import: {_when(s.last_import)}"
+                f"  newest file:  {_when(s.last_fetch)}   last import: {_when(s.last_import)}"
             )
             click.echo(f"  newest event: {_when(s.latest_event)}")
             schedule = s.source.publication_schedule or "-"

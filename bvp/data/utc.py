@@ -44,7 +44,7 @@ def to_utc(value: datetime | str | pd.Timestamp, field: str | None = None) -> da
 
 
 # A time of day followed by an offset: "…T02:00+01:00", "…T01:00:00.5Z", "… 01:00+0100".
-_OFFSET_AT_END = r"[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)$"
+OFFSET_AT_END = r"[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?)$"
 
 
 def to_utc_index(values, field: str = "event_start") -> pd.DatetimeIndex:
@@ -58,7 +58,7 @@ def to_utc_index(values, field: str = "event_start") -> pd.DatetimeIndex:
         series = pd.Series(np.asarray(values, dtype=object) if len(values) else [], dtype=object)
         is_text = series.map(type).eq(str)
         if is_text.any():
-            has_offset = series[is_text].str.strip().str.contains(_OFFSET_AT_END, regex=True)
+            has_offset = series[is_text].str.strip().str.contains(OFFSET_AT_END, regex=True)
             if not has_offset.all():
                 raise NaiveDatetimeError(series[is_text][~has_offset].iloc[0], field)
         naive = series[~is_text].map(lambda v: getattr(v, "tzinfo", None) is None)

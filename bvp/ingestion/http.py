@@ -64,15 +64,24 @@ def retrying(settings: HttpSettings) -> tenacity.Retrying:
     )
 
 
+def safe_url(url: str | httpx.URL) -> str:
+    """A URL as it may be shown and logged: without its query string or user info, which
+    may hold API keys or signatures."""
+    try:
+        parsed = httpx.URL(str(url))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "(an invalid URL)"
+    return str(parsed.copy_with(query=None, fragment=None, username=None, password=None))
+
+
 def describe_error(error: BaseException | None) -> str:
     """A short reason, without query strings (they may hold tokens)."""
     if isinstance(error, httpx.HTTPStatusError):
-        url = error.request.url.copy_with(query=None)
-        return f"HTTP {error.response.status_code} from {url}"
+        return f"HTTP {error.response.status_code} from {safe_url(error.request.url)}"
     if isinstance(error, httpx.RequestError):
         try:
-            url = error.request.url.copy_with(query=None)
+            where = safe_url(error.request.url)
         except RuntimeError:
-            url = "the source"
-        return f"{type(error).__name__} from {url}: {error}"
+            where = "the source"
+        return f"{type(error).__name__} from {where}: {error}"
     return f"{type(error).__name__}: {error}"

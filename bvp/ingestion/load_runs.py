@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text, func, or_, select
+from sqlalchemy import DateTime, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bvp.data.db import Base
@@ -70,20 +70,6 @@ class RunTotals:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
         self.changed_sensors |= other.changed_sensors
-
-
-def last_successful_run(session: Session, source_id: str) -> LoadRun | None:
-    """The latest succeeded run that covered ``source_id`` (on its own or as part of all)."""
-    return session.scalar(
-        select(LoadRun)
-        .where(
-            LoadRun.status == SUCCEEDED,
-            or_(LoadRun.source_id == source_id, LoadRun.source_id.is_(None)),
-            LoadRun.command.in_(("run", "getauto")),
-        )
-        .order_by(LoadRun.started_at.desc())
-        .limit(1)
-    )
 
 
 def recent_runs(session: Session, limit: int = 20) -> list[LoadRun]:

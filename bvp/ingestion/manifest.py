@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -73,8 +74,14 @@ class ImporterSpec(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+def _web_url(text: str) -> str:
+    if not re.match(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$", text):
+        raise ValueError("not an http(s) URL")
+    return text
+
+
 class WebhookAction(Strict):
-    webhook: str  # URL; Slack-compatible JSON with the import's summary
+    webhook: Annotated[str, AfterValidator(_web_url)]  # Slack-compatible JSON summary
 
 
 class RefreshViewAction(Strict):
@@ -181,7 +188,8 @@ def _reference_problems(manifest: Manifest) -> list[str]:
                     f"source {source.id!r}, field depends_on[{i}]: unknown source {dependency!r}"
                 )
         for i, importer in enumerate(source.importers):
-            for column, target in (importer.options.get("columns") or {}).items():
+            columns = importer.options.get("columns")
+            for column, target in (columns if isinstance(columns, dict) else {}).items():
                 key = target.get("sensor") if isinstance(target, dict) else target
                 if key not in manifest.sensors:
                     problems.append(

@@ -24,7 +24,7 @@ def post_summary(url: str, text: str, summary: dict, timeout_seconds: float = 10
             "run summary webhook answered HTTP %s; run unaffected", error.response.status_code
         )
         return False
-    except httpx.HTTPError as error:
+    except Exception as error:  # unreachable, or a URL that cannot be used: never the run's end
         log.warning("run summary webhook unreachable (%s); run unaffected", type(error).__name__)
         return False
     return True

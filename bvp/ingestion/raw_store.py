@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,14 @@ def check_file_name(name: str) -> str:
     if not _SAFE_NAME.match(name) or name.startswith(".") or name.endswith(PARTIAL_SUFFIX):
         raise UnsafeNameError(f"unsafe file name {name!r}: refused")
     return name
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,10 @@ class RawStore:
         self, source_id: str, name: str, when: datetime, content: Iterable[bytes]
     ) -> StoredFile:
         """Write ``content`` to a staging name, then move it to its final place by checksum."""
-        staged = self.write(f"{source_id}/.incoming/{check_file_name(name)}", content)
+        # A name of its own per download: two runs fetching the same file never share one.
+        staged = self.write(
+            f"{source_id}/.incoming/{uuid.uuid4().hex}-{check_file_name(name)}", content
+        )
         final = self.new_path(source_id, name, when, staged.checksum)
         self.fs.makedirs(self.full_path(final).rsplit("/", 1)[0], exist_ok=True)
         self.fs.mv(self.full_path(staged.path), self.full_path(final))

@@ -18,7 +18,8 @@ from sqlalchemy import delete, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from bvp.data.beliefs import BeliefsError
+from bvp.data.beliefs import BeliefsError, SaveResult
+from bvp.data.db import get_engine
 from bvp.data.models import DataSource, TimedBelief
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.transactional import transactional
@@ -26,14 +27,14 @@ from bvp.data.units import UnitError
 from bvp.data.utc import utcnow
 from bvp.forecasting.jobs import JobSettings, enqueue_newest_owed, owe_forecasts
 from bvp.ingestion.fetchers import make_fetcher
-from bvp.ingestion.fetchers.base import FetchContext, FetchError, HeldFile
-from bvp.ingestion.http import HttpSettings, describe_error
+from bvp.ingestion.fetchers.base import FetchContext, Fetched, FetchError, HeldFile
+from bvp.ingestion.http import HttpSettings, describe_error, safe_url
 from bvp.ingestion.importers import ImportFileError, make_importer
-from bvp.ingestion.load_runs import FAILED, SUCCEEDED, LoadRun, RunTotals, last_successful_run
+from bvp.ingestion.load_runs import FAILED, SUCCEEDED, LoadRun, RunTotals
 from bvp.ingestion.loading import store_table
 from bvp.ingestion.manifest import Manifest, RefreshViewAction, Source, WebhookAction
 from bvp.ingestion.notify import post_summary
-from bvp.ingestion.raw_store import RawStore
+from bvp.ingestion.raw_store import RawStore, check_file_name, file_sha256
 from bvp.ingestion.registry import FAILED as FILE_FAILED
 from bvp.ingestion.registry import (
     FETCHED,
@@ -157,15 +158,21 @@ class Ingestion:
         return summary
 
     def _run_source(self, source: Source, request: RunRequest, run_id: int) -> RunTotals:
+        with source_lock(source.id) as locked:
+            if not locked:
+                log.warning("%s: another run is ingesting it; skipped", source.id)
+                return RunTotals(errors=[f"{source.id}: another run is ingesting it; skipped"])
+            return self._run_locked_source(source, request, run_id)
+
+    def _run_locked_source(self, source: Source, request: RunRequest, run_id: int) -> RunTotals:
         totals = RunTotals()
         if request.reset:
             self.reset(source)
         if request.fetch and source.fetcher is not None:
             totals.add(self.fetch(source, request.mode, request.since, run_id))
         if request.import_files:
-            totals.add(
-                self.import_source(source, run_id, everything=request.force or request.reset)
-            )
+            everything = request.force or request.reset or request.mode == "full"
+            totals.add(self.import_source(source, run_id, everything=everything))
         return totals
 
     def _start(self, request: RunRequest) -> int:
@@ -204,10 +211,9 @@ class Ingestion:
                 HeldFile(r.name, r.remote_version, r.checksum)
                 for r in held_files(session, source.id)
             ]
+            # Update mode asks for what changed after the newest update already fetched
+            # (the source's own clock, not ours); full mode asks for everything.
             watermark = latest_watermark(session, source.id) if mode == "update" else None
-            if mode == "update" and since is None and watermark is None:
-                last = last_successful_run(session, source.id)
-                since = last.started_at if last and source.fetcher.name == "paged_api" else None
         fetcher = make_fetcher(source.fetcher.name, source.fetcher.options)
         with self.progress(f"fetch {source.id}", None, "file") as bar:
             context = FetchContext(
@@ -225,25 +231,11 @@ class Ingestion:
             except (FetchError, OSError) as error:
                 log.warning("%s: fetch failed: %s", source.id, describe_error(error))
                 return RunTotals(errors=[f"{source.id}: {error}"])
+            except Exception as error:  # a fetcher's bug or a URL it cannot use: this source only
+                log.exception("%s: fetch failed", source.id)
+                return RunTotals(errors=[f"{source.id}: fetch failed: {describe_error(error)}"])
         with transactional() as session:
-            for fetched in report.fetched:
-                session.execute(
-                    insert(DatafileRecord)
-                    .values(
-                        source_id=source.id,
-                        name=fetched.name,
-                        path=fetched.stored.path,
-                        remote=fetched.remote,
-                        remote_version=fetched.remote_version,
-                        checksum=fetched.stored.checksum,
-                        size=fetched.stored.size,
-                        watermark=fetched.watermark,
-                        fetched_at=context.now,
-                        status=FETCHED,
-                        load_run_id=run_id,
-                    )
-                    .on_conflict_do_nothing()
-                )
+            _register(session, source.id, report.fetched, context.now, run_id)
         totals.files_fetched = len(report.fetched)
         totals.errors += [f"{source.id}: {error}" for error in report.errors]
         log.info(
@@ -252,32 +244,20 @@ class Ingestion:
         return totals
 
     def add_manual_file(self, source: Source, path: str, run_id: int | None = None) -> bool:
-        """Put a file someone supplied into the store and registry; False if already held."""
-        from bvp.ingestion.fetchers.local_dir import _sha256
+        """Put a file someone supplied into the store and registry; False if already held.
 
-        checksum = _sha256(path)
+        Raises ``UnsafeNameError`` for names the store refuses (hidden, ``.part``, ...).
+        """
+        name = check_file_name(path.replace("\\", "/").rsplit("/", 1)[-1])
+        checksum = file_sha256(path)
         with transactional() as session:
             if any(r.checksum == checksum for r in held_files(session, source.id)):
                 return False
-        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        now = utcnow()
         with open(path, "rb") as stream:
-            stored = self.store.place(
-                source.id, name, utcnow(), iter(lambda: stream.read(1 << 20), b"")
-            )
+            stored = self.store.place(source.id, name, now, iter(lambda: stream.read(1 << 20), b""))
         with transactional() as session:
-            session.add(
-                DatafileRecord(
-                    source_id=source.id,
-                    name=name,
-                    path=stored.path,
-                    remote=path,
-                    checksum=stored.checksum,
-                    size=stored.size,
-                    fetched_at=utcnow(),
-                    status=FETCHED,
-                    load_run_id=run_id,
-                )
-            )
+            _register(session, source.id, [Fetched(name, path, stored)], now, run_id)
         return True
 
     # -- importing ------------------------------------------------------------------------
@@ -292,7 +272,7 @@ class Ingestion:
             return totals
         with self.progress(f"import {source.id}", len(record_ids), "file") as bar:
             for record_id in record_ids:
-                totals.add(self.import_file(source, record_id, run_id))
+                totals.add(self.import_file(source, record_id, run_id, again=everything))
                 bar(1)
         if self._forecasts_wanted(source) and totals.changed_sensors:
             with transactional() as session:
@@ -304,10 +284,16 @@ class Ingestion:
     def _forecasts_wanted(self, source: Source) -> bool:
         return "enqueue_forecasts" in source.after_import and self.settings.jobs is not None
 
-    def import_file(self, source: Source, record_id: int, run_id: int | None) -> RunTotals:
+    def import_file(
+        self, source: Source, record_id: int, run_id: int | None, again: bool = False
+    ) -> RunTotals:
+        """Import one registered file; ``again``: even if it was imported (or failed) before."""
         try:
             with transactional() as session:
+                # Locked: a concurrent run waits here, then finds the file done and skips it.
                 record = session.get(DatafileRecord, record_id, with_for_update=True)
+                if record.status != FETCHED and not again:
+                    return RunTotals()
                 spec = source.importer_for(record.name)
                 if spec is None:
                     record.status, record.error = (
@@ -321,8 +307,12 @@ class Ingestion:
                 data_source = ingestion_data_source(session, source)
                 with self._open(record.path) as file:
                     table = importer.read(file)
-                result, changed = store_table(
-                    session, table, importer, sensors, data_source.id, record.fetched_at
+                result, changed = (
+                    store_table(
+                        session, table, importer, sensors, data_source.id, record.fetched_at
+                    )
+                    if table.rows
+                    else (SaveResult(0, 0, 0), set())
                 )
                 record.status, record.error, record.importer = IMPORTED, None, spec.name
                 record.rows_read = table.rows
@@ -401,6 +391,47 @@ class Ingestion:
             )
         log.info("%s: reset, %d beliefs deleted", source.id, deleted)
         return deleted
+
+
+@contextlib.contextmanager
+def source_lock(source_id: str):
+    """A PostgreSQL advisory lock on a source for as long as a run works on it, so that
+    overlapping runs (two cron jobs, a person and a cron job) never fetch or import the
+    same source at once. Yields whether the lock was taken; held on its own autocommit
+    connection, so no transaction stays open while the run works."""
+    key = {"key": f"bvp-ingest:{source_id}"}
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        locked = connection.execute(text("SELECT pg_try_advisory_lock(hashtext(:key))"), key)
+        locked = bool(locked.scalar())
+        try:
+            yield locked
+        finally:
+            if locked:
+                connection.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
+
+
+def _register(
+    session: Session, source_id: str, fetched: list[Fetched], now: datetime, run_id: int | None
+) -> None:
+    """Files now in the raw store, in the registry; a file already there stays as it is."""
+    for item in fetched:
+        session.execute(
+            insert(DatafileRecord)
+            .values(
+                source_id=source_id,
+                name=item.name,
+                path=item.stored.path,
+                remote=safe_url(item.remote) if "://" in item.remote else item.remote,
+                remote_version=item.remote_version,
+                checksum=item.stored.checksum,
+                size=item.stored.size,
+                watermark=item.watermark,
+                fetched_at=now,
+                status=FETCHED,
+                load_run_id=run_id,
+            )
+            .on_conflict_do_nothing()
+        )
 
 
 def ingestion_data_source(session: Session, source: Source) -> DataSource:

@@ -8,6 +8,7 @@ says is an error: the file would be read wrongly.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bvp.data.models import Account, Asset, Sensor
@@ -32,33 +33,29 @@ def ensure_sensors(
                 f"sensor {key!r}: account {spec.account!r} does not exist; "
                 "create it first (flask accounts add)"
             )
-        asset = session.scalar(
-            select(Asset).where(Asset.account_id == account.id, Asset.name == spec.asset)
-        )
-        if asset is None:
-            asset = Asset(
+        asset = _get_or_add(
+            session,
+            select(Asset).where(Asset.account_id == account.id, Asset.name == spec.asset),
+            Asset(
                 name=spec.asset,
                 asset_type=spec.asset_type,
                 account_id=account.id,
                 timezone=spec.timezone,
-            )
-            session.add(asset)
-            session.flush()
-        sensor = session.scalar(
-            select(Sensor).where(Sensor.asset_id == asset.id, Sensor.name == spec.name)
+            ),
         )
-        if sensor is None:
-            sensor = Sensor(
+        sensor = _get_or_add(
+            session,
+            select(Sensor).where(Sensor.asset_id == asset.id, Sensor.name == spec.name),
+            Sensor(
                 name=spec.name,
                 unit=spec.unit,
                 event_resolution=spec.event_resolution,
                 timezone=spec.timezone,
                 asset_id=asset.id,
                 attributes={"ingested_as": key},
-            )
-            session.add(sensor)
-            session.flush()
-        elif sensor.unit != spec.unit or sensor.event_resolution != spec.event_resolution:
+            ),
+        )
+        if sensor.unit != spec.unit or sensor.event_resolution != spec.event_resolution:
             raise SensorMismatchError(
                 f"sensor {key!r}: the database has {spec.asset}/{spec.name} in {sensor.unit} "
                 f"per {iso_duration(sensor.event_resolution)}, the manifest says {spec.unit} "
@@ -68,3 +65,17 @@ def ensure_sensors(
             sensor.attributes = {**sensor.attributes, "ingested_as": key}
         found[key] = sensor
     return found
+
+
+def _get_or_add(session: Session, query, new):
+    """The row ``query`` finds, else ``new``, added; when a concurrent run adds the same
+    row first, its row (our insert is undone in a savepoint)."""
+    found = session.scalar(query)
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            session.add(new)
+        return new
+    except IntegrityError:
+        return session.scalar(query)

@@ -9,19 +9,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bvp.data.models import DataSource, TimedBelief
+from bvp.data.models import DataSource, Sensor, TimedBelief
 from bvp.data.utc import utcnow
 from bvp.ingestion.fields import parse_human_duration, schedule_period
 from bvp.ingestion.manifest import Manifest, Source
-from bvp.ingestion.registry import DatafileRecord
+from bvp.ingestion.registry import IMPORTED, DatafileRecord
 
 
 @dataclass
 class SourceStatus:
     source: Source
     files: dict[str, int]  # status -> count
-    last_fetch: datetime | None
-    last_import: datetime | None
+    last_fetch: datetime | None  # when the newest file arrived
+    last_import: datetime | None  # when a file was last imported successfully
     rows_read: int
     latest_event: datetime | None  # the newest event the source's beliefs are about
     late_by: timedelta | None  # None: on time, or not checkable
@@ -52,7 +52,9 @@ def source_statuses(
             select(
                 DatafileRecord.source_id,
                 func.max(DatafileRecord.fetched_at).label("fetched"),
-                func.max(DatafileRecord.imported_at).label("imported"),
+                func.max(DatafileRecord.imported_at)
+                .filter(DatafileRecord.status == IMPORTED)
+                .label("imported"),
                 func.coalesce(func.sum(DatafileRecord.rows_read), 0).label("rows"),
             ).group_by(DatafileRecord.source_id)
         )
@@ -76,12 +78,34 @@ def source_statuses(
 
 
 def _latest_event(session: Session, source: Source) -> datetime | None:
-    data_source = select(DataSource.id).where(
-        DataSource.name == source.id, DataSource.type == "importer", DataSource.model == "ingestion"
+    """Per sensor of the source, its newest event: one backward primary-key scan each."""
+    data_source = session.scalar(
+        select(DataSource.id).where(
+            DataSource.name == source.id,
+            DataSource.type == "importer",
+            DataSource.model == "ingestion",
+        )
     )
-    return session.scalar(
-        select(func.max(TimedBelief.event_start)).where(TimedBelief.source_id.in_(data_source))
-    )
+    keys = {
+        target["sensor"] if isinstance(target, dict) else target
+        for importer in source.importers
+        for target in (importer.options.get("columns") or {}).values()
+    }
+    if data_source is None or not keys:
+        return None
+    sensor_ids = session.scalars(
+        select(Sensor.id).where(Sensor.attributes["ingested_as"].astext.in_(keys))
+    ).all()
+    newest = [
+        session.scalar(
+            select(TimedBelief.event_start)
+            .where(TimedBelief.sensor_id == sensor_id, TimedBelief.source_id == data_source)
+            .order_by(TimedBelief.event_start.desc())
+            .limit(1)
+        )
+        for sensor_id in sensor_ids
+    ]
+    return max((n for n in newest if n is not None), default=None)
 
 
 def _late_by(source: Source, latest: datetime | None, now: datetime) -> timedelta | None:

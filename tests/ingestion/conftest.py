@@ -68,4 +68,7 @@ def beliefs_per_sensor(db) -> dict[str, int]:
 
 
 def file_requests(server, prefix: str = "/prices/files/") -> list[str]:
-    return [path for method, path, _ in server.requests if path.startswith(prefix)]
+    """The files downloaded (GET; HEAD requests only ask for versions)."""
+    return [
+        path for method, path, _ in server.requests if method == "GET" and path.startswith(prefix)
+    ]

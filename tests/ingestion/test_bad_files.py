@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -66,6 +67,11 @@ ERRORS = {
 }
 
 
+def empty_folder(folder) -> None:
+    for path in folder.iterdir():
+        path.unlink()
+
+
 @pytest.fixture
 def drop(ingest, tmp_path, monkeypatch, app):
     folder = tmp_path / "drop"
@@ -118,3 +124,46 @@ def test_status_shows_failed_files(ingest, drop):
     status = ingest("status")
     assert status.exit_code == 0, status.output
     assert f"{len(ERRORS)} failed, 1 imported" in status.output
+
+
+def test_a_local_time_day_across_the_autumn_dst_change_imports_in_order(ingest, drop, db):
+    """A contractor's local-time export lists the repeated hour twice, in order."""
+    empty_folder(drop)
+    local = [f"2024-10-27 {h:02d}:{m:02d}" for h in range(3) for m in (0, 15, 30, 45)]
+    local += [f"2024-10-27 {h:02d}:{m:02d}" for h in range(2, 24) for m in (0, 15, 30, 45)]
+    (drop / "local_day.csv").write_text(
+        "time,value\n" + "".join(f"{t},{i}\n" for i, t in enumerate(local))
+    )
+    ingest("getauto")
+    result = ingest("runimporters")
+    assert result.exit_code == 0, result.output
+    assert "100 beliefs created" in result.output  # a 25-hour day of quarter-hours
+    from bvp.data.beliefs import latest_beliefs
+    from bvp.data.models import Sensor
+
+    sensor = db.scalar(select(Sensor).where(Sensor.name == "Meter"))
+    stored = latest_beliefs(
+        db, sensor.id, pd.Timestamp("2024-10-26T22:00Z"), pd.Timestamp("2024-10-27T23:00Z")
+    )["event_value"]
+    assert stored.index[0] == pd.Timestamp("2024-10-26T22:00Z")  # local midnight, CEST
+    assert stored[pd.Timestamp("2024-10-27T00:00Z")] == 8  # the first 02:00 (CEST)
+    assert stored[pd.Timestamp("2024-10-27T01:00Z")] == 12  # the second 02:00 (CET)
+
+
+def test_empty_exports_are_imported_with_nothing_in_them(ingest, drop, db):
+    empty_folder(drop)
+    (drop / "header_only.csv").write_text("time,value\n")
+    ingest("getauto")
+    result = ingest("runimporters")
+    assert result.exit_code == 0, result.output
+    assert "1 imported, 0 failed; 0 rows read" in result.output
+
+
+def test_a_date_is_not_a_time_at_an_offset(ingest, drop, db):
+    """'2024-01-09' must not be read as midnight at UTC-09 (or at UTC)."""
+    empty_folder(drop)
+    (drop / "dates.csv").write_text("time,value\n2024-01-09T00:00:00Z,1\n2024-01-10,2\n")
+    ingest("getauto")
+    result = ingest("runimporters")
+    assert result.exit_code == 1
+    assert "line 3, column 'time': '2024-01-10' has no UTC offset while other rows" in result.stderr

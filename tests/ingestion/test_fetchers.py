@@ -24,7 +24,7 @@ def test_an_interrupted_download_is_not_kept_and_is_fetched_on_the_next_run(
     ingest, db, server, app, monkeypatch, tmp_path
 ):
     monkeypatch.setitem(app.config, "INGEST_HTTP_ATTEMPTS", 1)
-    server.fail(PRICES_09, "truncate")
+    server.fail(PRICES_09, "slow:0", "truncate")  # the HEAD for its version goes through
     first = ingest("getauto", "--source", "wholesale_prices")
     assert first.exit_code == 1
     assert "prices_2016_09.csv: RemoteProtocolError" in first.stderr
@@ -43,7 +43,7 @@ def test_an_interrupted_download_is_not_kept_and_is_fetched_on_the_next_run(
 
 
 def test_transient_failures_are_retried_within_the_run(ingest, db, server):
-    server.fail(PRICES_09, "500", "truncate")
+    server.fail(PRICES_09, "slow:0", "500", "truncate")  # HEAD fine, then two bad GETs
     server.fail("/prices/", "503")
     result = ingest("getauto", "--source", "wholesale_prices")
     assert result.exit_code == 0, result.output
@@ -60,7 +60,7 @@ def test_a_source_that_hangs_times_out_with_a_clear_error(ingest, server, app, m
     assert "wholesale_prices: index" in result.stderr and "ReadTimeout" in result.stderr
 
 
-def test_paged_api_pages_are_fetched_in_bounded_parallel_waves(ingest, server):
+def test_paged_api_pages_are_fetched_in_waves_until_a_short_page(ingest, server):
     ingest("getauto", "--source", "weather_observations")
     offsets = [q["$offset"] for _, path, q in server.requests if path.startswith("/weather/")]
     assert sorted(offsets, key=int) == ["0", "500", "1000"]  # 3 at once; the last was short
@@ -181,3 +181,62 @@ def test_smoketests_catch_data_that_went_missing(ingest, db, tmp_path):
     assert failed.exit_code == 1
     assert "weather_observations/observed_wind_speed: newest event" in failed.stderr
     assert "building_meter/building_load: " in failed.stderr
+
+
+def test_a_file_that_changed_behind_an_html_index_is_fetched_again(ingest, db, fixture_root):
+    """The current month's file grows every day under the same name."""
+    ingest("getauto", "--source", "wholesale_prices")
+    ingest("runimporters")
+    october = fixture_root / "prices" / "prices_2016_10.csv"
+    october.write_text(
+        october.read_text() + "2016-10-15T00:00:00-06:00,21.50,2016-10-14T12:00:00-06:00\n"
+    )
+    result = ingest("run", "wholesale_prices")
+    assert result.exit_code == 0, result.output
+    assert "1 files fetched, 1 imported" in result.output
+    assert "1 beliefs created" in result.output
+    assert held_names(db, "wholesale_prices").count("prices_2016_10.csv") == 2
+
+
+def test_api_keys_in_source_urls_stay_out_of_errors_and_records(
+    ingest, db, server, tmp_path, app, monkeypatch, caplog
+):
+    manifest = tmp_path / "keyed.yaml"
+    manifest.write_text(
+        textwrap.dedent(
+            f"""
+            sources:
+              - id: keyed
+                title: A portal that wants a key in the URL
+                description: Its index and its API both take ?apikey=
+                tags: [prices]
+                fetcher:
+                  name: http_index
+                  options: {{index_url: "{server.url}/prices/?apikey=S3CR3T"}}
+              - id: keyed_api
+                title: The same portal's paged API
+                description: Pages with a key
+                tags: [weather]
+                fetcher:
+                  name: paged_api
+                  options:
+                    url: "{server.url}/weather/resource/observations.json?apikey=S3CR3T"
+                    updated_field: updated_at
+            """
+        )
+    )
+    monkeypatch.setitem(app.config, "INGEST_MANIFEST", str(manifest))
+    monkeypatch.setitem(app.config, "INGEST_HTTP_ATTEMPTS", 1)
+    server.fail("/prices/", "503")
+    with caplog.at_level(logging.DEBUG):
+        failed = ingest("getauto")
+        fine = ingest("run", "keyed_api")
+    assert failed.exit_code == 1 and "HTTP 503" in failed.stderr
+    assert fine.exit_code == 0, fine.output
+    from bvp.ingestion.load_runs import LoadRun
+
+    recorded = [r.error or "" for r in db.scalars(select(LoadRun))]
+    recorded += [r.remote or "" for r in db.scalars(select(DatafileRecord))]
+    assert any("observations.json" in text for text in recorded)
+    everything = failed.output + fine.output + caplog.text + " ".join(recorded)
+    assert "S3CR3T" not in everything

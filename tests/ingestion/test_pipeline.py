@@ -182,8 +182,17 @@ def test_manual_source_file_is_added_once_and_imported_in_local_time(ingest, db,
     result = ingest("runimporters", "--source", "building_backfill")
     assert result.exit_code == 0, result.output
     assert "2,976 beliefs created" in result.output  # 31 days x 96 quarter-hours
-    first = db.scalar(select(DatafileRecord.rows_read))
-    assert first == 2976
+    assert db.scalar(select(DatafileRecord.rows_read)) == 2976
+    from sqlalchemy import func
+
+    from bvp.data.models import TimedBelief
+
+    first, last = db.execute(
+        select(func.min(TimedBelief.event_start), func.max(TimedBelief.event_start))
+    ).one()
+    # "2016-08-01 00:00" in Denver (MDT, UTC-6) is 06:00 UTC; the month ends at 05:45 UTC.
+    assert first.isoformat() == "2016-08-01T06:00:00+00:00"
+    assert last.isoformat() == "2016-09-01T05:45:00+00:00"
 
 
 def test_interactive_getmanual_lists_sources_and_asks_for_paths(ingest, fixture_root):
@@ -193,3 +202,34 @@ def test_interactive_getmanual_lists_sources_and_asks_for_paths(ingest, fixture_
     assert "building_backfill: SERF office building, back-filled history" in result.output
     assert "mailto:facilities@example.org" in result.output
     assert "1 files added" in result.output
+
+
+def test_two_importers_at_once_import_each_file_once(ingest, db, app, server, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    assert ingest("getauto").exit_code == 0
+    env = {
+        **os.environ,
+        "BVP_ENV": "testing",
+        "BVP_INGEST_MANIFEST": app.config["INGEST_MANIFEST"],
+        "BVP_INGEST_STORE_URL": app.config["INGEST_STORE_URL"],
+        "BVP_FORECAST_HORIZONS": "PT1H",
+    }
+    command = [sys.executable, "-m", "flask", "ingest", "runimporters"]
+    runs = [
+        subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    imported = [int(out.split(" imported")[0].rsplit(" ", 1)[-1]) for out, _ in outputs]
+    assert sum(imported) == 9, outputs  # each file by one of them
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        # Whichever found a source busy says so (and exits 1); the other imported it.
+        assert run.returncode == 0 or "another run is ingesting it; skipped" in err, err
+    assert beliefs_per_sensor(db) == EXPECTED

@@ -117,7 +117,7 @@ class ListingFetcher(Fetcher):
             try:
                 check_file_name(remote.name)
             except UnsafeNameError as error:
-                report.errors.append(f"{remote.location}: {error}")
+                report.errors.append(str(error))
                 continue
             if context.holds(remote.name, remote.version):
                 report.skipped += 1
@@ -128,8 +128,9 @@ class ListingFetcher(Fetcher):
             try:
                 stored = self.download(context, remote)
             except Exception as error:  # one bad file must not stop the others
-                log.warning("%s: could not fetch %s: %s", context.source_id, remote.name, error)
-                return f"{remote.name}: {describe_error(error)}"
+                reason = describe_error(error)
+                log.warning("%s: could not fetch %s: %s", context.source_id, remote.name, reason)
+                return f"{remote.name}: {reason}"
             context.on_progress(1)
             return Fetched(remote.name, remote.location, stored, remote.version)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -17,16 +19,20 @@ from bvp.ingestion.fetchers.base import (
     ListingFetcher,
     RemoteFile,
     limited,
+    run_bounded,
 )
-from bvp.ingestion.http import describe_error, http_client, retrying
+from bvp.ingestion.fields import Regex
+from bvp.ingestion.http import describe_error, http_client, retrying, safe_url
 from bvp.ingestion.raw_store import StoredFile
 
+log = logging.getLogger(__name__)
 VERSION_FIELDS = ("sha256", "checksum", "etag", "updated", "modified", "last_modified")
 
 
 class HttpIndexOptions(FetcherOptions):
     index_url: str
-    pattern: str = ".*"  # file names to fetch (re.search)
+    pattern: Regex = ".*"  # file names to fetch (re.search)
+    check_versions: bool = True  # HTML listings: HEAD each file for its ETag / Last-Modified
     format: Literal["auto", "html", "json"] = "auto"
     files_key: str = "files"  # JSON: where the list of files is
     parallel: int = Field(4, ge=1, le=32)
@@ -49,7 +55,7 @@ class HttpIndexFetcher(ListingFetcher):
                         response = client.get(url)
                         response.raise_for_status()
         except httpx.HTTPError as error:
-            raise FetchError(f"index {url}: {describe_error(error)}") from error
+            raise FetchError(f"index {safe_url(url)}: {describe_error(error)}") from error
         kind = self.options.format
         if kind == "auto":
             is_json = "json" in response.headers.get("content-type", "") or url.endswith(".json")
@@ -60,7 +66,28 @@ class HttpIndexFetcher(ListingFetcher):
             if remote.name and remote.name not in seen and self._pattern.search(remote.name):
                 seen.add(remote.name)
                 files.append(remote)
+        if kind == "html" and self.options.check_versions:
+            files = list(
+                run_bounded(lambda f: self._with_version(context, f), files, self.parallel)
+            )
         return files
+
+    def _with_version(self, context: FetchContext, remote: RemoteFile) -> RemoteFile:
+        """An HTML listing says only names: ask each file's ETag (or Last-Modified and size)
+        with a HEAD request, so that a file that changed under the same name is fetched
+        again. A server that does not answer HEAD leaves the file known by name only."""
+        try:
+            with http_client(context.http) as client:
+                response = client.head(remote.location)
+                response.raise_for_status()
+        except httpx.HTTPError as error:
+            log.info("no version for %s: %s", remote.name, describe_error(error))
+            return remote
+        headers = response.headers
+        version = headers.get("etag") or "|".join(
+            filter(None, [headers.get("last-modified"), headers.get("content-length")])
+        )
+        return replace(remote, version=version or None)
 
     def _from_html(self, response: httpx.Response) -> list[RemoteFile]:
         links = _Links()
@@ -79,11 +106,11 @@ class HttpIndexFetcher(ListingFetcher):
         try:
             body = response.json()
         except ValueError as error:
-            raise FetchError(f"index {response.url} is not JSON: {error}") from None
+            raise FetchError(f"index {safe_url(response.url)} is not JSON: {error}") from None
         entries = body.get(self.options.files_key, []) if isinstance(body, dict) else body
         if not isinstance(entries, list):
             raise FetchError(
-                f"index {response.url}: no list of files under {self.options.files_key!r}"
+                f"index {safe_url(response.url)}: no list of files under {self.options.files_key!r}"
             )
         files = []
         for entry in entries:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -16,12 +15,13 @@ from bvp.ingestion.fetchers.base import (
     RemoteFile,
     limited,
 )
-from bvp.ingestion.raw_store import StoredFile
+from bvp.ingestion.fields import Regex
+from bvp.ingestion.raw_store import StoredFile, file_sha256
 
 
 class LocalDirOptions(FetcherOptions):
     path: str
-    pattern: str = ".*"
+    pattern: Regex = ".*"
     recursive: bool = False
     parallel: int = Field(1, ge=1, le=32)
 
@@ -42,7 +42,7 @@ class LocalDirFetcher(ListingFetcher):
             raise FetchError(f"drop folder {folder} does not exist or is not a folder")
         found = folder.rglob("*") if self.options.recursive else folder.iterdir()
         return [
-            RemoteFile(path.name, str(path), _sha256(path))
+            RemoteFile(path.name, str(path), file_sha256(str(path)))
             for path in sorted(found)
             if path.is_file() and not path.name.startswith(".") and self._pattern.search(path.name)
         ]
@@ -54,11 +54,3 @@ class LocalDirFetcher(ListingFetcher):
             return context.store.place(
                 context.source_id, remote.name, context.now, limited(chunks, limit, remote.name)
             )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -70,6 +70,8 @@ class PagedApiFetcher(Fetcher):
                             response.raise_for_status()
                 except httpx.HTTPError as error:
                     raise FetchError(f"page at offset {offset}: {describe_error(error)}") from error
+                if len(response.content) > context.http.max_file_bytes:
+                    raise FetchError(f"page at offset {offset} is larger than allowed")
                 try:
                     records = orjson.loads(response.content)
                 except orjson.JSONDecodeError as error:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bvp.data.utc import OFFSET_AT_END
 from bvp.ingestion.fields import Duration, TimeZone
 
 
@@ -116,6 +117,9 @@ class Importer(ABC):
                 f"the file has: {', '.join(map(repr, columns)) or 'no columns'}"
             )
         rows = len(columns[options.timestamp_column])
+        if rows == 0:  # an empty export is not an error: there was nothing to say
+            empty = pd.DatetimeIndex([], tz="UTC").as_unit("ns")
+            return Table(0, empty, {c: np.empty(0) for c in options.columns}, None)
         event_start = timestamps(
             columns[options.timestamp_column], options.timestamp_column, options.timezone, self.row
         )
@@ -129,7 +133,8 @@ class Importer(ABC):
         return Table(rows, event_start, values, belief_time)
 
 
-_OFFSET = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$")
+# An offset after a time of day: "2016-10-14" is a date, not a time at UTC-14.
+_OFFSET = re.compile(OFFSET_AT_END)
 
 
 def timestamps(
@@ -178,12 +183,17 @@ def _localize(
             f"{row(0)}, column {column!r}: {str(shown[0])!r} has no UTC offset; give one in "
             "the file or set the importer's 'timezone' option"
         )
+    # The repeated hour of an autumn DST change is told apart by the rows' order (its
+    # first pass, then its second), as a local-time export lists it; a repeated hour that
+    # cannot be told apart that way, or a spring hour that does not exist, is refused.
+    # pandas raises pytz's AmbiguousTimeError/NonExistentTimeError: not ValueErrors.
+    for ambiguous in ("raise", "infer"):
+        try:
+            localized = naive.tz_localize(timezone, ambiguous=ambiguous, nonexistent="raise")
+            return localized.tz_convert("UTC")
+        except Exception:
+            continue
     # Try each row alone only when the whole column fails: that finds the row to name.
-    # (pandas raises pytz's AmbiguousTimeError/NonExistentTimeError: not ValueErrors.)
-    try:
-        return naive.tz_localize(timezone, ambiguous="raise", nonexistent="raise").tz_convert("UTC")
-    except Exception:
-        pass
     for i, moment in enumerate(naive):
         try:
             moment.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
