@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bvp.ingestion.fetchers.base import FetchContext, FetcherOptions, ListingFetcher, RemoteFile
+from bvp.ingestion.fetchers.base import FetchContext, ListingFetcher, ListingOptions, RemoteFile
 
 
-class HostileOptions(FetcherOptions):
+class HostileOptions(ListingOptions):
     names: list[str]
 
 

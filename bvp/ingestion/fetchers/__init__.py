@@ -36,12 +36,17 @@ def load_class(name: str, built_in: dict[str, type], base: type, what: str) -> t
     return found
 
 
-def make_fetcher(name: str, options: dict) -> Fetcher:
-    cls = load_class(name, BUILT_IN, Fetcher, "fetcher")
+def make_plugin(name: str, options: dict, built_in: dict[str, type], base: type, what: str):
+    """An instance of a built-in or user's class; bad options raise ValueError naming them."""
+    cls = load_class(name, built_in, base, what)
     try:
         return cls(options)
     except ValidationError as error:
         raise ValueError(options_problems(error)) from None
+
+
+def make_fetcher(name: str, options: dict) -> Fetcher:
+    return make_plugin(name, options, BUILT_IN, Fetcher, "fetcher")
 
 
 def options_problems(error: ValidationError) -> str:

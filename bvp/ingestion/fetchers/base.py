@@ -8,6 +8,7 @@ its own thread and transaction, from the ``Fetched`` results.
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from bvp.ingestion.fields import Regex
 from bvp.ingestion.http import HttpSettings, describe_error
 from bvp.ingestion.raw_store import RawStore, StoredFile, UnsafeNameError, check_file_name
 
@@ -25,6 +27,11 @@ log = logging.getLogger(__name__)
 
 class FetcherOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ListingOptions(FetcherOptions):
+    pattern: Regex = ".*"  # file names to fetch (re.search)
+    parallel: int = Field(4, ge=1, le=32)  # downloads at once
 
 
 class FetchError(RuntimeError):
@@ -102,7 +109,12 @@ class RemoteFile:
 class ListingFetcher(Fetcher):
     """Sources that list their files: download those not held, ``parallel`` at a time."""
 
-    parallel: int = 4
+    Options: ClassVar[type[ListingOptions]] = ListingOptions
+
+    def __init__(self, options: dict[str, Any]):
+        super().__init__(options)
+        self.parallel = self.options.parallel
+        self.pattern = re.compile(self.options.pattern)
 
     @abstractmethod
     def list_remote(self, context: FetchContext) -> list[RemoteFile]: ...

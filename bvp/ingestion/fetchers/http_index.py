@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 import httpx
-from pydantic import Field
 
 from bvp.ingestion.fetchers.base import (
     FetchContext,
-    FetcherOptions,
     FetchError,
     ListingFetcher,
+    ListingOptions,
     RemoteFile,
     limited,
     run_bounded,
 )
-from bvp.ingestion.fields import Regex
 from bvp.ingestion.http import describe_error, http_client, retrying, safe_url
 from bvp.ingestion.raw_store import StoredFile
 
@@ -29,22 +26,15 @@ log = logging.getLogger(__name__)
 VERSION_FIELDS = ("sha256", "checksum", "etag", "updated", "modified", "last_modified")
 
 
-class HttpIndexOptions(FetcherOptions):
+class HttpIndexOptions(ListingOptions):
     index_url: str
-    pattern: Regex = ".*"  # file names to fetch (re.search)
     check_versions: bool = True  # HTML listings: HEAD each file for its ETag / Last-Modified
     format: Literal["auto", "html", "json"] = "auto"
     files_key: str = "files"  # JSON: where the list of files is
-    parallel: int = Field(4, ge=1, le=32)
 
 
 class HttpIndexFetcher(ListingFetcher):
     Options = HttpIndexOptions
-
-    def __init__(self, options):
-        super().__init__(options)
-        self.parallel = self.options.parallel
-        self._pattern = re.compile(self.options.pattern)
 
     def list_remote(self, context: FetchContext) -> list[RemoteFile]:
         url = self.options.index_url
@@ -63,7 +53,7 @@ class HttpIndexFetcher(ListingFetcher):
         listed = self._from_json(response) if kind == "json" else self._from_html(response)
         seen, files = set(), []
         for remote in listed:
-            if remote.name and remote.name not in seen and self._pattern.search(remote.name):
+            if remote.name and remote.name not in seen and self.pattern.search(remote.name):
                 seen.add(remote.name)
                 files.append(remote)
         if kind == "html" and self.options.check_versions:

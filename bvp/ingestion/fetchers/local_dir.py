@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import Field
 
 from bvp.ingestion.fetchers.base import (
     FetchContext,
-    FetcherOptions,
     FetchError,
     ListingFetcher,
+    ListingOptions,
     RemoteFile,
     limited,
 )
-from bvp.ingestion.fields import Regex
 from bvp.ingestion.raw_store import StoredFile, file_sha256
 
 
-class LocalDirOptions(FetcherOptions):
+class LocalDirOptions(ListingOptions):
     path: str
-    pattern: Regex = ".*"
     recursive: bool = False
-    parallel: int = Field(1, ge=1, le=32)
+    parallel: int = Field(1, ge=1, le=32)  # a local disk gains nothing from more
 
 
 class LocalDirFetcher(ListingFetcher):
     """Files are known by name and content hash: a changed file is a new version."""
 
     Options = LocalDirOptions
-
-    def __init__(self, options):
-        super().__init__(options)
-        self.parallel = self.options.parallel
-        self._pattern = re.compile(self.options.pattern)
 
     def list_remote(self, context: FetchContext) -> list[RemoteFile]:
         folder = Path(self.options.path).expanduser()
@@ -44,7 +36,7 @@ class LocalDirFetcher(ListingFetcher):
         return [
             RemoteFile(path.name, str(path), file_sha256(str(path)))
             for path in sorted(found)
-            if path.is_file() and not path.name.startswith(".") and self._pattern.search(path.name)
+            if path.is_file() and not path.name.startswith(".") and self.pattern.search(path.name)
         ]
 
     def download(self, context: FetchContext, remote: RemoteFile) -> StoredFile:

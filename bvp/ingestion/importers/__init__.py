@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
-from bvp.ingestion.fetchers import load_class, options_problems
+from bvp.ingestion.fetchers import make_plugin
 from bvp.ingestion.importers.base import Importer, ImportFileError, Table
 from bvp.ingestion.importers.csv import CsvImporter
 from bvp.ingestion.importers.json_records import JsonRecordsImporter
@@ -20,8 +18,4 @@ __all__ = ["BUILT_IN", "ImportFileError", "Importer", "Table", "make_importer"]
 
 
 def make_importer(name: str, options: dict) -> Importer:
-    cls = load_class(name, BUILT_IN, Importer, "importer")
-    try:
-        return cls(options)
-    except ValidationError as error:
-        raise ValueError(options_problems(error)) from None
+    return make_plugin(name, options, BUILT_IN, Importer, "importer")
