@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": "1200 per minute",  # per client (token or address); more is a 429
     "LOGIN_RATE_LIMIT": "20 per minute",  # password attempts per address
     "RATE_LIMIT_STORAGE_URI": "",  # default: the Redis of BVP_REDIS_URL
+    # Metrics: "now" for reports (ISO 8601 with offset); empty: the real now.
+    "DATE_ANCHOR": "",
     # Ingestion
     "INGEST_MANIFEST": "ingestion/manifest.example.yaml",  # relative to the working directory
     "INGEST_STORE_URL": ".bvp/raw",  # raw store: a folder, or an fsspec URL (s3://bucket/raw)

@@ -10,6 +10,7 @@ from alembic import context
 from bvp.data import models  # noqa: F401 - registers every table on the metadata
 from bvp.data.db import Base, get_engine
 from bvp.ingestion import load_runs, registry  # noqa: F401 - ingestion's own tables
+from bvp.metrics import records  # noqa: F401 - the stored monthly metrics
 
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:

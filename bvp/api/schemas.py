@@ -205,3 +205,65 @@ class JobSchema(Schema):
     retries_left = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True, metadata={"description": "Why it failed, if it did."})
     result = fields.Raw(allow_none=True)
+
+
+class MonthlyMetricsQuerySchema(Schema):
+    month = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Write the month as YYYY-MM."),
+        metadata={"example": "2024-02"},
+    )
+
+
+class SensorQualitySchema(Schema):
+    month = fields.String()
+    sensor_id = fields.Integer()
+    sensor = fields.String()
+    unit = fields.String()
+    timezone = fields.String(metadata={"description": "Whose calendar month this is."})
+    month_start = fields.String(metadata={"description": "ISO 8601, UTC."})
+    month_end = fields.String()
+    expected = fields.Integer(metadata={"description": "Events the sensor's grid has."})
+    received = fields.Integer(metadata={"description": "Events with a measurement."})
+    completeness = fields.Float(metadata={"description": "received / expected, percent."})
+    gaps = fields.Integer(metadata={"description": "Runs of missing events."})
+    longest_gap = fields.String(metadata={"description": "ISO 8601 duration."})
+    revisions = fields.Integer(metadata={"description": "Beliefs beyond the first per event."})
+    late_p50_seconds = fields.Float(
+        allow_none=True, metadata={"description": "First belief time minus event end."}
+    )
+    late_p95_seconds = fields.Float(allow_none=True)
+
+
+class ForecastAccuracySchema(Schema):
+    month = fields.String()
+    sensor_id = fields.Integer()
+    sensor = fields.String()
+    unit = fields.String()
+    model = fields.String()
+    horizon = fields.String(metadata={"description": "ISO 8601; forecasts up to this far ahead."})
+    forecasts = fields.Integer()
+    mae = fields.Float(allow_none=True)
+    mase = fields.Float(allow_none=True)
+    bias = fields.Float(allow_none=True, metadata={"description": "Forecast minus measured."})
+    pinball = fields.Float(allow_none=True, metadata={"description": "Mean over p10/p50/p90."})
+    coverage = fields.Float(allow_none=True, metadata={"description": "Share inside p10-p90."})
+
+
+class QueueHealthSchema(Schema):
+    month = fields.String()
+    queue = fields.String()
+    finished = fields.Integer()
+    failed = fields.Integer()
+    retries = fields.Integer()
+    wait_p50_seconds = fields.Float(allow_none=True)
+    wait_p95_seconds = fields.Float(allow_none=True)
+    run_p50_seconds = fields.Float(allow_none=True)
+    run_p95_seconds = fields.Float(allow_none=True)
+
+
+class MonthlyMetricsSchema(Schema):
+    month = fields.String()
+    quality = fields.List(fields.Nested(SensorQualitySchema))
+    accuracy = fields.List(fields.Nested(ForecastAccuracySchema))
+    queues = fields.List(fields.Nested(QueueHealthSchema))

@@ -8,6 +8,7 @@ def register_commands(app: Flask) -> None:
     from bvp.cli.forecasts import forecasts
     from bvp.cli.ingest import ingest
     from bvp.cli.jobs import jobs
+    from bvp.cli.metrics import metrics
     from bvp.cli.users import accounts, users
     from bvp.cli.workers import run_forecasting_worker
 
@@ -19,6 +20,7 @@ def register_commands(app: Flask) -> None:
         forecasts,
         ingest,
         jobs,
+        metrics,
         accounts,
         users,
     ):

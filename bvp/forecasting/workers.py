@@ -7,12 +7,17 @@ owed while Redis was unreachable are queued once it is back, by whichever worker
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 from rq import Worker
+from rq.job import JobStatus
 from sqlalchemy.exc import SQLAlchemyError
 
-from bvp.forecasting.jobs import JobSettings, drain_owed_forecasts
+from bvp.data.models.job_runs import FAILED, FINISHED, RETRIED, record_job_run
+from bvp.data.transactional import transactional
+from bvp.data.utc import utcnow
+from bvp.forecasting.jobs import JobSettings, drain_owed_forecasts, sensor_of_job
 from bvp.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
@@ -24,6 +29,44 @@ class ForecastingWorker(Worker):
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
         drain_safely(self.settings)
+
+    def handle_job_success(self, job, queue, started_job_registry):
+        super().handle_job_success(job, queue, started_job_registry)
+        record_attempt(job, queue.name, FINISHED)
+
+    def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
+        super().handle_job_failure(
+            job, queue, started_job_registry=started_job_registry, exc_string=exc_string
+        )
+        # rq has re-queued (or scheduled) the job when it has retries left.
+        status = FAILED if job.get_status(refresh=False) == JobStatus.FAILED else RETRIED
+        record_attempt(job, queue.name, status, exc_string)
+
+
+def record_attempt(job, queue: str, status: str, error: str = "") -> None:
+    """One row per attempt in ``job_run`` for the monthly queue metrics; never fails a job."""
+    try:
+        with transactional() as session:
+            record_job_run(
+                session,
+                job_id=job.id,
+                queue=queue,
+                status=status,
+                sensor_id=sensor_of_job(job.id),
+                enqueued_at=_rq_time(job.enqueued_at),
+                started_at=_rq_time(job.started_at),
+                ended_at=_rq_time(job.ended_at) or utcnow(),
+                error=error.strip().splitlines()[-1][:1000] if error.strip() else None,
+            )
+    except SQLAlchemyError as problem:
+        log.warning("could not record job %s for the metrics: %s", job.id, problem)
+
+
+def _rq_time(moment: datetime | None) -> datetime | None:
+    """rq keeps its times in UTC, sometimes without saying so (naive) after a round trip."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def drain_safely(settings: JobSettings) -> None:

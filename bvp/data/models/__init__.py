@@ -7,6 +7,7 @@ from bvp.data.models.auth_tokens import AuthToken
 from bvp.data.models.beliefs import TimedBelief
 from bvp.data.models.data_sources import SOURCE_TYPES, DataSource
 from bvp.data.models.forecast_outbox import ForecastOutbox
+from bvp.data.models.job_runs import JobRun
 from bvp.data.models.model_selection import ModelSelection
 from bvp.data.models.sensors import Sensor
 
@@ -19,6 +20,7 @@ __all__ = [
     "AuthToken",
     "DataSource",
     "ForecastOutbox",
+    "JobRun",
     "ModelSelection",
     "Role",
     "Sensor",
