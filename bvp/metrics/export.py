@@ -7,6 +7,8 @@ from pathlib import Path
 import orjson
 import pandas as pd
 
+from bvp.metrics.reports import COLUMNS
+
 FORMATS = ("csv", "json", "parquet")
 
 
@@ -23,7 +25,7 @@ def write_report(
         if fmt == "json":
             path.write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
         else:
-            frame = pd.DataFrame(rows)
+            frame = pd.DataFrame(rows, columns=COLUMNS[kind])  # headers even when empty
             if fmt == "csv":
                 frame.to_csv(path, index=False)
             else:

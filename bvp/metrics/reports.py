@@ -16,6 +16,21 @@ from bvp.data.utc import iso_duration
 from bvp.metrics.records import ForecastAccuracy, QueueStats, SensorQuality
 
 Row = dict[str, Any]
+COLUMNS = {  # the rows' fields, in order (files of an empty report still get headers)
+    "quality": [
+        "month", "sensor_id", "sensor", "unit", "timezone", "month_start", "month_end",
+        "expected", "received", "completeness", "gaps", "longest_gap", "revisions",
+        "late_p50_seconds", "late_p95_seconds",
+    ],
+    "accuracy": [
+        "month", "sensor_id", "sensor", "unit", "model", "horizon", "forecasts",
+        "mae", "mase", "bias", "pinball", "coverage",
+    ],
+    "queues": [
+        "month", "queue", "finished", "failed", "retries", "wait_p50_seconds",
+        "wait_p95_seconds", "run_p50_seconds", "run_p95_seconds",
+    ],
+}  # fmt: skip
 
 
 def available_months(session: Session, account_id: int | None) -> list[str]:

@@ -73,6 +73,9 @@ def test_api_serves_an_accounts_own_month(app, measured, as_):  # noqa: F811
     rows = {row["sensor_id"]: row for row in north.json["quality"]}
     assert measured["north"]["sensor"] in rows and measured["south"]["sensor"] not in rows
     power = rows[measured["north"]["sensor"]]
+    from bvp.metrics.reports import COLUMNS
+
+    assert list(power) == COLUMNS["quality"]
     assert power["completeness"] == pytest.approx(100 * 192 / (29 * 96), abs=1e-3)
     assert power["longest_gap"] == "P18D"  # Feb 12 .. Mar 1 (these accounts keep UTC)
     admin = as_("admin", "north").get("/api/v1/metrics/monthly?month=2024-02")
@@ -87,3 +90,11 @@ def test_api_refuses_bad_months_and_says_when_none_are_stored(app, measured, as_
     missing = caller.get("/api/v1/metrics/monthly?month=2023-01")
     assert missing.status_code == 404
     assert "flask metrics monthly" in missing.json["message"]
+
+
+def test_report_files_have_headers_even_when_a_kind_is_empty(app, measured, tmp_path):
+    from bvp.metrics.reports import COLUMNS
+
+    run(app, "--date-anchor", "2024-03-05T10:00+01:00", "--output", str(tmp_path))
+    for kind, columns in COLUMNS.items():
+        assert list(pd.read_csv(tmp_path / f"2024-02_{kind}.csv").columns) == columns
