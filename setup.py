@@ -12,6 +12,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["bvp", "bvp.*"]),
     include_package_data=True,
+    package_data={"bvp.ui": ["templates/*.html", "static/*"]},  # the dashboard's pages
     install_requires=[
         "flask>=3.0,<4",
         "sqlalchemy>=2.0.30,<2.1",
@@ -43,6 +44,11 @@ setup(
         "tenacity>=8.2,<10",
         "fsspec>=2024.2",
         "pyarrow>=15,<23",
+        # Dashboard: sign-in sessions, CSRF-protected forms, charts (plotly.js ships inside)
+        "flask-login>=0.6.3,<0.7",
+        "flask-wtf>=1.2.1,<2",
+        "wtforms>=3.1,<4",
+        "plotly>=7.1,<8",
     ],
     extras_require={
         # Real measured sample data (NREL SERF East PV, MIT-licensed package data).
@@ -57,6 +63,8 @@ setup(
             "fakeredis>=2.23,<3",
             "ruff>=0.6,<1",
             "pvanalytics>=0.2,<0.3",
+            # Browser tests of the dashboard, driving Debian's chromium (no browser download)
+            "playwright>=1.65,<2",
         ],
     },
     entry_points={"flask.commands": []},

@@ -40,9 +40,11 @@ def create_app(environment: str | None = None, overrides: dict[str, Any] | None 
 
     from bvp.api import register_api
     from bvp.cli import register_commands
+    from bvp.ui import register_dashboard
     from bvp.ui.rq_dashboard import mount_rq_dashboard
 
     register_api(app)
+    register_dashboard(app)
     mount_rq_dashboard(app)
     register_commands(app)
     return app

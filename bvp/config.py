@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_HTTP_ATTEMPTS": 4,  # tries per request, with exponential backoff
     "INGEST_HTTP_BACKOFF_SECONDS": 1.0,
     "INGEST_MAX_FILE_BYTES": 2 * 1024**3,  # larger downloads are refused
+    # Dashboard: a sensor shows as stale when its last event ended longer ago than this
+    # (ISO 8601 duration) plus one resolution.
+    "DASHBOARD_STALE_AFTER": "PT6H",
 }
 
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {

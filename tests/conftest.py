@@ -54,7 +54,7 @@ def app():
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
     """Each test starts with unused rate limits (counted in memory in testing)."""
-    from bvp.api.limits import limiter
+    from bvp.limits import limiter
 
     yield
     if getattr(limiter, "_storage", None) is not None:  # only once an app initialised it

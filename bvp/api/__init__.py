@@ -21,12 +21,12 @@ def register_api(app: Flask) -> None:
     from bvp.api.flexmeasures import fm, fm_root
     from bvp.api.health import health
     from bvp.api.jobs import jobs
-    from bvp.api.limits import init_limits, limiter
     from bvp.api.metrics import metrics
     from bvp.api.sensor_data import sensor_data
     from bvp.api.sensors import sensors
     from bvp.api.tokens import tokens
     from bvp.api.users import users
+    from bvp.limits import init_limits, limiter
 
     app.json = OrjsonProvider(app)
     app.config.update(

@@ -29,7 +29,6 @@ from bvp.api.auth import (
     require_role,
 )
 from bvp.api.fields import Duration, Values
-from bvp.api.limits import login_limit
 from bvp.api.schemas import TokenRequestSchema
 from bvp.api.sensor_data import store_for_caller
 from bvp.api.tokens import log_in
@@ -44,6 +43,7 @@ from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, to_utc
 from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
 from bvp.forecasting.pipeline import MAX_HORIZON, forecaster_source_ids, latest_origin
+from bvp.limits import login_limit
 from bvp.queues import redis_connection
 
 # The FlexMeasures server version whose v3_0 behaviour this adapter offers.

@@ -8,12 +8,12 @@ from flask import current_app, g
 from flask_smorest import Blueprint, abort
 
 from bvp.api.auth import authenticate
-from bvp.api.limits import login_limit
 from bvp.api.schemas import TokenRequestSchema, TokenSchema
 from bvp.data.models.accounts import find_user_by_email
 from bvp.data.models.auth_tokens import AuthToken, issue_token, revoke_token
 from bvp.data.passwords import verify_password
 from bvp.data.transactional import transactional
+from bvp.limits import login_limit
 
 tokens = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 

@@ -1,1 +1,44 @@
-"""Browser-facing pages. So far: rq-dashboard, mounted at /rq for admins."""
+"""Browser-facing pages: the dashboard under /dashboard, and rq-dashboard at /rq for admins.
+
+The dashboard is server-rendered (Jinja) with plotly charts built here and drawn by the
+plotly.js that ships inside the plotly package, so no page needs anything but this
+server. It signs in the API's users (Flask-Login, a session cookie) and shows each user
+only their account's things, like the API does.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, redirect, url_for
+
+URL_PREFIX = "/dashboard"
+
+dashboard = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix=URL_PREFIX,
+    template_folder="templates",
+    static_folder="static",
+)
+
+
+def register_dashboard(app: Flask) -> None:
+    # The page modules attach their routes to the blueprint when first imported.
+    from bvp.ui import auth, errors, ingestion, jobs, metrics, security, sensors, vendor  # noqa: F401
+    from bvp.ui.formatting import register_filters
+
+    _check_settings(app)
+    security.init_security(app)
+    auth.init_login(app)
+    register_filters(app)
+    app.register_blueprint(dashboard)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("dashboard.sensors")))
+
+
+def _check_settings(app: Flask) -> None:
+    from bvp.config import ConfigurationError
+    from bvp.forecasting.jobs import parse_duration
+
+    try:
+        parse_duration(app.config["DASHBOARD_STALE_AFTER"])
+    except ValueError as error:
+        raise ConfigurationError(f"BVP_DASHBOARD_STALE_AFTER: {error}") from None

@@ -1,15 +1,20 @@
 """rq-dashboard at /rq, for admins only.
 
-Browsers get a Basic-auth prompt (an admin's email and password); scripts may send an
-admin's bearer token. Everyone else gets 401, or 403 when signed in without the role.
+An admin signed in to the dashboard is let in by that session; other browsers get a
+Basic-auth prompt (an admin's email and password); scripts may send an admin's bearer
+token. Everyone else gets 401, or 403 when signed in without the role. Requests that
+another site's page makes are refused (Basic credentials and cookies travel with them,
+and some of rq-dashboard's actions are plain GETs), except following a link to a page.
 """
 
 from __future__ import annotations
 
 import warnings
+from urllib.parse import urlsplit
 
 import rq_dashboard
 from flask import Flask, Response, request
+from flask_login import current_user
 from rq_dashboard import default_settings
 from rq_dashboard.web import setup_rq_connection
 
@@ -39,6 +44,8 @@ def mount_rq_dashboard(app: Flask) -> None:
 
 
 def _admins_only() -> Response | None:
+    if _from_another_site():
+        return Response("Requests from another site cannot act on the job queues.", 403)
     user = _caller()
     if user is None:
         return Response(
@@ -63,4 +70,23 @@ def _caller():
     if header.lower().startswith("bearer "):
         found = user_for_token(session, header[7:].strip())
         return found[0] if found else None
+    if current_user.is_authenticated:  # signed in to the dashboard
+        return current_user
     return None
+
+
+def _from_another_site() -> bool:
+    """What the browser says about where the request comes from (Sec-Fetch-Site, else
+    Origin on unsafe methods); requests without either are not from a browser page."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        if fetch_site in ("same-origin", "none"):
+            return False
+        following_a_link = request.method == "GET" and (
+            request.headers.get("Sec-Fetch-Mode") == "navigate"
+        )
+        return not following_a_link
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host

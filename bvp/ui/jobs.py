@@ -1,0 +1,107 @@
+"""The jobs page: queue depths, workers alive, recent failures with their error text.
+
+Queue depths and workers are the same for everyone; failures are shown for the user's
+own sensors (all of them for admins), as the API's job routes do. When Redis cannot be
+reached the page says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app, render_template
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
+from sqlalchemy.orm import Session
+
+from bvp.data.models import Sensor
+from bvp.data.models.sensors import sensors_in_scope
+from bvp.data.transactional import transactional
+from bvp.forecasting.jobs import describe_job, fetch_jobs, sensor_of_job
+from bvp.queues import QUEUE_NAMES, get_queue, redis_connection
+from bvp.ui import dashboard
+from bvp.ui.auth import account_scope
+
+RECENT_FAILURES = 25  # per queue, newest first
+
+
+@dataclass
+class JobsOverview:
+    queues: list[dict] = field(default_factory=list)
+    workers: list[dict] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+    redis_error: str | None = None  # set when Redis could not be asked
+
+
+@dashboard.get("/jobs")
+def jobs():
+    scope = account_scope()
+    with transactional() as session:
+        visible = None if scope is None else _sensor_ids(session, scope)
+    overview = jobs_overview(current_app.config["REDIS_URL"], visible)
+    return render_template("jobs.html", title="Jobs", overview=overview)
+
+
+def jobs_overview(redis_url: str, visible_sensors: set[int] | None) -> JobsOverview:
+    """Queues, workers and failures; failures only of ``visible_sensors`` (None: all)."""
+    try:
+        connection = redis_connection(redis_url)
+        return JobsOverview(
+            queues=queue_depths(connection),
+            workers=workers_alive(connection),
+            failures=recent_failures(connection, visible_sensors),
+        )
+    except (RedisError, OSError) as error:
+        return JobsOverview(redis_error=f"{type(error).__name__}: {error}")
+
+
+def queue_depths(connection: Redis) -> list[dict]:
+    depths = []
+    for name in QUEUE_NAMES:
+        queue = get_queue(connection, name)
+        depths.append(
+            {
+                "name": name,
+                "waiting": queue.count,
+                "running": queue.started_job_registry.count,
+                "scheduled": queue.scheduled_job_registry.count,
+                "failed": queue.failed_job_registry.count,
+                "finished": queue.finished_job_registry.count,
+            }
+        )
+    return depths
+
+
+def workers_alive(connection: Redis) -> list[dict]:
+    workers = [
+        {
+            "name": worker.name,
+            "state": str(getattr(worker.get_state(), "value", worker.get_state())),
+            "queues": ", ".join(worker.queue_names()),
+            "last_heartbeat": worker.last_heartbeat,
+            "current_job": worker.get_current_job_id(),
+        }
+        for worker in Worker.all(connection=connection)
+    ]
+    return sorted(workers, key=lambda w: w["name"])
+
+
+def recent_failures(connection: Redis, visible_sensors: set[int] | None) -> list[dict]:
+    failures = []
+    for name in QUEUE_NAMES:
+        registry = get_queue(connection, name).failed_job_registry
+        job_ids = registry.get_job_ids(-RECENT_FAILURES, -1)  # newest expire last
+        if visible_sensors is not None:
+            job_ids = [j for j in job_ids if sensor_of_job(j) in visible_sensors]
+        failures += [describe_job(job) for job in fetch_jobs(connection, job_ids)]
+    return sorted(failures, key=_newest_first)
+
+
+def _newest_first(failure: dict) -> tuple:
+    moment = failure["ended_at"] or failure["enqueued_at"]
+    return (moment is None, -(moment.timestamp() if moment else 0.0))
+
+
+def _sensor_ids(session: Session, account_id: int) -> set[int]:
+    return set(session.scalars(sensors_in_scope(account_id).with_only_columns(Sensor.id)))

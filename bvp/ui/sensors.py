@@ -1,0 +1,203 @@
+"""The sensors page (the user's sensors, their last value and freshness) and a sensor's
+page (its chart of measurements and forecasts, and the model that forecasts it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from flask import abort, current_app, render_template, request
+from sqlalchemy.orm import Session, selectinload
+
+from bvp.data.beliefs import last_measured_event_start, latest_beliefs
+from bvp.data.models import Asset, ModelSelection, Sensor
+from bvp.data.models.sensors import find_sensor, sensors_in_scope
+from bvp.data.transactional import transactional
+from bvp.data.utc import iso_duration, utcnow
+from bvp.forecasting.jobs import parse_duration
+from bvp.forecasting.pipeline import (
+    DEFAULT_MODEL,
+    forecaster_source_ids,
+    latest_forecasts,
+    latest_origin,
+)
+from bvp.ui import dashboard
+from bvp.ui.auth import account_scope
+from bvp.ui.charts import SensorReadings, figure_json, sensor_figure
+from bvp.ui.forms import WindowForm
+
+DEFAULT_DAYS = 3
+BAND = (0.1, 0.9)
+
+
+@dataclass
+class SensorRow:
+    id: int
+    name: str
+    asset: str
+    account: str
+    unit: str
+    resolution: str
+    timezone: str
+    last_value: float | None
+    last_event_end: datetime | None
+    age: timedelta | None
+    stale: bool
+
+
+@dataclass
+class ModelInUse:
+    model: str
+    chosen: bool  # by a backtest; else the default until one has run
+    selected_at: datetime | None
+    mase: float | None
+    scores: list[dict]  # per model: name, mae, mase, bias, pinball, coverage
+
+
+@dataclass
+class SensorPage:
+    sensor: SensorRow
+    start: datetime
+    end: datetime
+    readings: SensorReadings
+    measured_until: datetime | None  # the end of the last measured event
+    model: ModelInUse
+
+
+@dashboard.get("/sensors")
+def sensors():
+    stale_after = parse_duration(current_app.config["DASHBOARD_STALE_AFTER"])
+    with transactional() as session:
+        rows = sensor_rows(session, account_scope(), utcnow(), stale_after)
+    return render_template("sensors.html", title="Sensors", rows=rows)
+
+
+@dashboard.get("/sensors/<int:sensor_id>")
+def sensor(sensor_id: int):
+    form = WindowForm(request.args)
+    valid = form.validate()
+    with transactional() as session:
+        found = find_sensor(session, sensor_id, account_scope())
+        if found is None:
+            abort(404, f"There is no sensor {sensor_id}.")
+        page = sensor_page(session, found, form if valid else WindowForm())
+    figure = None
+    if not page.readings.empty:
+        figure = figure_json(
+            sensor_figure(page.readings, found.unit, found.timezone, page.start, page.end)
+        )
+    html = render_template(
+        "sensor.html", title=page.sensor.name, page=page, form=form, figure=figure
+    )
+    return html, 200 if valid else 400
+
+
+def sensor_rows(
+    session: Session, account_id: int | None, now: datetime, stale_after: timedelta
+) -> list[SensorRow]:
+    """The sensors in scope, each with its latest measured value and how old it is."""
+    forecasters = forecaster_source_ids(session)
+    query = sensors_in_scope(account_id).options(
+        selectinload(Sensor.asset).selectinload(Asset.account)
+    )
+    rows = []
+    for sensor in session.scalars(query):
+        last_start = last_measured_event_start(session, sensor.id)
+        value = end = age = None
+        if last_start is not None:
+            end = last_start + sensor.event_resolution
+            last = latest_beliefs(session, sensor.id, last_start, end, exclude_sources=forecasters)
+            value = float(last["event_value"].iloc[-1]) if not last.empty else None
+            age = now - end
+        stale = age is None or age > stale_after + sensor.event_resolution
+        rows.append(_row(sensor, value, end, age, stale))
+    return rows
+
+
+def sensor_page(session: Session, sensor: Sensor, form: WindowForm) -> SensorPage:
+    """Everything the sensor's page shows, for the window the form asks for."""
+    origin = latest_origin(session, sensor.id)
+    start, end = chart_window(form, sensor, _default_end(session, sensor, origin))
+    return SensorPage(
+        sensor=_row(sensor, None, None, None, False),
+        start=start,
+        end=end,
+        readings=sensor_readings(session, sensor.id, start, end),
+        measured_until=origin,
+        model=model_in_use(session, sensor.id),
+    )
+
+
+def sensor_readings(session: Session, sensor_id: int, start: datetime, end: datetime):
+    """Measurements (every source but the forecasters), the latest forecast per event and
+    its p10/p90 band: band values only where the same forecast (source and belief time)
+    gave them, so the band always belongs to the p50 line drawn with it."""
+    forecasters = forecaster_source_ids(session)
+    measured = latest_beliefs(session, sensor_id, start, end, exclude_sources=forecasters)
+    p50 = latest_beliefs(session, sensor_id, start, end, source=forecasters)
+    band = pd.DataFrame(index=p50.index)
+    for probability in BAND:
+        quantile = latest_beliefs(
+            session, sensor_id, start, end, source=forecasters, cumulative_probability=probability
+        ).reindex(p50.index)
+        same_forecast = (quantile["belief_time"] == p50["belief_time"]) & (
+            quantile["source_id"] == p50["source_id"]
+        )
+        band[probability] = quantile["event_value"].where(same_forecast)
+    return SensorReadings(measured["event_value"], p50["event_value"], band.dropna())
+
+
+def model_in_use(session: Session, sensor_id: int) -> ModelInUse:
+    selection = session.get(ModelSelection, sensor_id)
+    if selection is None:
+        return ModelInUse(DEFAULT_MODEL, False, None, None, [])
+    scores = [{"name": name, **values} for name, values in (selection.scores or {}).items()]
+    scores.sort(key=lambda s: (s.get("mase") is None, s.get("mase") or 0.0, s["name"]))
+    return ModelInUse(selection.model, True, selection.selected_at, selection.mase, scores)
+
+
+def chart_window(form: WindowForm, sensor: Sensor, default_end: datetime):
+    """[start, end) in UTC: whole local days when dates are given, else the last days up
+    to ``default_end``."""
+    days = timedelta(days=form.days.data or DEFAULT_DAYS)
+    first, last = form.start.data, form.end.data
+    if first and last:
+        return _midnight(first, sensor), _midnight(last + timedelta(days=1), sensor)
+    if last:
+        end = last + timedelta(days=1)
+        return _midnight(end - days, sensor), _midnight(end, sensor)
+    if first:
+        return _midnight(first, sensor), _midnight(first + days, sensor)
+    return default_end - days, default_end
+
+
+def _default_end(session: Session, sensor: Sensor, origin: datetime | None) -> datetime:
+    """The end of the latest forecast; else of the last measurement; else now."""
+    forecasts = latest_forecasts(session, sensor.id)
+    if not forecasts.empty:
+        return forecasts.index[-1].to_pydatetime() + sensor.event_resolution
+    return origin or utcnow()
+
+
+def _midnight(day: date, sensor: Sensor) -> datetime:
+    local = pd.Timestamp(day).tz_localize(
+        sensor.timezone, ambiguous=True, nonexistent="shift_forward"
+    )
+    return local.tz_convert("UTC").to_pydatetime()
+
+
+def _row(sensor: Sensor, value, end, age, stale: bool) -> SensorRow:
+    return SensorRow(
+        id=sensor.id,
+        name=sensor.name,
+        asset=sensor.asset.name,
+        account=sensor.asset.account.name,
+        unit=sensor.unit,
+        resolution=iso_duration(sensor.event_resolution),
+        timezone=sensor.timezone,
+        last_value=value,
+        last_event_end=end,
+        age=age,
+        stale=stale,
+    )
