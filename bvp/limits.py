@@ -44,7 +44,10 @@ limiter = Limiter(
 
 
 def init_limits(app: Flask) -> None:
+    redis_url = app.config["REDIS_URL"]
+    if redis_url.startswith("unix://"):  # the limits library names Redis on a socket so
+        redis_url = "redis+" + redis_url
     app.config.setdefault(
-        "RATELIMIT_STORAGE_URI", app.config["RATE_LIMIT_STORAGE_URI"] or app.config["REDIS_URL"]
+        "RATELIMIT_STORAGE_URI", app.config["RATE_LIMIT_STORAGE_URI"] or redis_url
     )
     limiter.init_app(app)

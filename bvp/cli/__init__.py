@@ -5,6 +5,7 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     from bvp.cli.database import db_create, db_depopulate, db_populate
+    from bvp.cli.embedded import embedded
     from bvp.cli.forecasts import forecasts
     from bvp.cli.ingest import ingest
     from bvp.cli.jobs import jobs
@@ -17,6 +18,7 @@ def register_commands(app: Flask) -> None:
         db_populate,
         db_depopulate,
         run_forecasting_worker,
+        embedded,
         forecasts,
         ingest,
         jobs,
