@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +31,10 @@ from pathlib import Path
 from bvp.config import Settings
 
 log = logging.getLogger(__name__)
+# pgserver logs every process's exit at INFO, and platformdirs warns about a missing
+# XDG_RUNTIME_DIR on servers: neither is news to someone running a flask command.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 DATABASE = "bvp"
 _CREATE_DATABASE = (
     "SELECT 'CREATE DATABASE bvp' WHERE NOT EXISTS "
