@@ -9,6 +9,7 @@ default db 15) is flushed around each test that asks for it.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -117,7 +118,19 @@ def run_worker(*command: str) -> None:
     """A real worker process (default: `flask run_forecasting_worker --burst`) to the end."""
     command = command or ("-m", "flask", "run_forecasting_worker", "--burst")
     env = {**os.environ, "BVP_ENV": "testing"}
-    done = subprocess.run(
-        [sys.executable, *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    worker = subprocess.Popen(
+        [sys.executable, *command],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: a timeout ends the work horse too
     )
-    assert done.returncode == 0, done.stderr
+    try:
+        _, stderr = worker.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)  # no stray horse keeps holding locks
+        _, stderr = worker.communicate()
+        raise AssertionError(f"the worker did not finish within 240 s:\n{stderr}") from None
+    assert worker.returncode == 0, stderr
