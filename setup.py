@@ -66,6 +66,7 @@ setup(
             "openapi-spec-validator>=0.7,<1",
             "flexmeasures-client>=0.9,<0.10",
             "fakeredis>=2.23,<3",
+            "hypothesis>=6.100,<7",  # property tests of the time-series core
             "ruff>=0.6,<1",
             "pvanalytics>=0.2,<0.3",
             # Browser tests of the dashboard, driving Debian's chromium (no browser download)

@@ -54,6 +54,7 @@ def store_posted_series(
     events, values = to_resolution(
         start, values, series.resolution, resolution, parse_unit(sensor.unit).is_rate
     )
+    check_on_grid(events, resolution, sensor.timezone)  # a DST change may move the grid
     already_known = 0
     if series.prior is None:
         # Without an explicit belief time, values this source already believes are not new
@@ -75,22 +76,47 @@ def store_posted_series(
     return replace(result, unchanged=result.unchanged + already_known)
 
 
-def check_on_grid(start: pd.Timestamp, resolution: timedelta, timezone: str) -> None:
+def check_on_grid(
+    starts: pd.Timestamp | pd.DatetimeIndex, resolution: timedelta, timezone: str
+) -> None:
     """Events of a sensor start on its resolution's grid, counted from local midnight.
 
-    Checked for resolutions that divide an hour, where that grid is the same in UTC and
-    local time on every day, DST changes included. Coarser series (2-hourly, daily) are
-    stored in fixed UTC steps from their start; calendar-day grids in the sensor's zone
-    (23 and 25 hour days) are not modelled yet.
+    Checked for resolutions that divide an hour. Where the zone's UTC offset changes by
+    whole steps (an hour's DST change, a quarter-hour grid) that grid is the same in UTC
+    on every day, so checking the first event of a regular series checks them all. Where
+    it does not (Lord Howe's 30-minute change, an hourly grid), the grid moves at the
+    local midnight after the change: every event is checked then, and a series crossing
+    that midnight is refused rather than stored (or read) off the grid. Coarser series
+    (2-hourly, daily) are stored in fixed UTC steps from their start; calendar-day grids in
+    the sensor's zone (23 and 25 hour days) are not modelled yet.
     """
     if resolution <= timedelta(0) or timedelta(hours=1) % resolution:
         return
-    local = start.tz_convert(timezone)
-    if (local - local.normalize()) % resolution:
+    events = pd.DatetimeIndex([starts]) if isinstance(starts, pd.Timestamp) else starts
+    if len(events) == 0:
+        return
+    if not _grid_moves(events, resolution, timezone):
+        events = events[:1]
+    local = events.tz_convert(timezone)
+    off_grid = np.flatnonzero(((local - local.normalize()) % resolution).to_numpy())
+    if off_grid.size:
+        first = int(off_grid[0])
+        moved = " (the zone's UTC offset changes by less than a step on the way)" if first else ""
         raise ResolutionError(
-            f"{start.isoformat()} is not on the sensor's {iso_duration(resolution)} grid",
-            "start",
+            f"{events[first].isoformat()} is not on the sensor's {iso_duration(resolution)} "
+            f"grid{moved}",
+            "end" if first else "start",
         )
+
+
+def _grid_moves(events: pd.DatetimeIndex, resolution: timedelta, timezone: str) -> bool:
+    """Whether the zone's UTC offset, in parts of a step, differs anywhere from the local
+    midnight before the first event to the last event (only then can the grid move)."""
+    before = pd.date_range(events[0] - timedelta(hours=26), events[0], freq="1h")
+    probe = before.append(events)
+    offsets = probe.tz_convert(timezone).tz_localize(None) - probe.tz_localize(None)
+    parts = (offsets % resolution).to_numpy()
+    return bool((parts != parts[0]).any())
 
 
 @dataclass(frozen=True)
@@ -126,6 +152,7 @@ def read_series(
     if resolution and resolution < sensor.event_resolution:
         check_steps(steps * (sensor.event_resolution // resolution))
     grid = pd.date_range(start_ts, periods=steps, freq=sensor.event_resolution)
+    check_on_grid(grid, sensor.event_resolution, sensor.timezone)
     beliefs = latest_beliefs(
         session,
         sensor.id,
