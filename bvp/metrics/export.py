@@ -27,8 +27,19 @@ def write_report(
         else:
             frame = pd.DataFrame(rows, columns=COLUMNS[kind])  # headers even when empty
             if fmt == "csv":
-                frame.to_csv(path, index=False)
+                _defuse_formulas(frame).to_csv(path, index=False)
             else:
                 frame.to_parquet(path, index=False)
         written.append(path)
     return written
+
+
+def _defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text that a spreadsheet would run as a formula (a sensor named "=HYPERLINK(...)")
+    is written with a leading apostrophe, as OWASP advises for CSV files; numbers stay."""
+    frame = frame.copy()
+    for column in frame.select_dtypes(include="object").columns:
+        text = frame[column]
+        risky = text.map(lambda v: isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"))
+        frame.loc[risky, column] = "'" + text[risky]
+    return frame

@@ -98,3 +98,15 @@ def test_report_files_have_headers_even_when_a_kind_is_empty(app, measured, tmp_
     run(app, "--date-anchor", "2024-03-05T10:00+01:00", "--output", str(tmp_path))
     for kind, columns in COLUMNS.items():
         assert list(pd.read_csv(tmp_path / f"2024-02_{kind}.csv").columns) == columns
+
+
+def test_csv_reports_defuse_formulas_in_names(app, db, measured, tmp_path):
+    from bvp.data.models import Sensor
+
+    sensor = db.get(Sensor, measured["north"]["sensor"])
+    sensor.name = '=HYPERLINK("http://evil.example","power")'
+    db.commit()
+    run(app, "--date-anchor", "2024-03-05T10:00+01:00", "--output", str(tmp_path))
+    names = set(pd.read_csv(tmp_path / "2024-02_quality.csv")["sensor"])
+    assert '\'=HYPERLINK("http://evil.example","power")' in names
+    assert not any(name.startswith("=") for name in names)
