@@ -23,4 +23,6 @@ if __name__ == "__main__":
             args.queue or [app.config["FORECAST_QUEUE"], "model-selection"],
             name=args.name,
             burst=args.burst,
+            maintenance_seconds=app.config["WORKER_MAINTENANCE_SECONDS"],
+            heartbeat_seconds=app.config["JOB_HEARTBEAT_SECONDS"],
         )

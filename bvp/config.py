@@ -47,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
     "JOB_RETRIES": 3,
     "JOB_TIMEOUT_SECONDS": 600,
     "MODEL_MAX_AGE_DAYS": 7,  # a sensor's model is re-chosen by backtest when older
+    # Workers: how often each re-queues the jobs of workers that died (and drains the
+    # forecast outbox), and how often a running job's heartbeat is sent (a job whose
+    # worker misses three in a row is abandoned, and retried by another worker).
+    "WORKER_MAINTENANCE_SECONDS": 600,
+    "JOB_HEARTBEAT_SECONDS": 30,
     # API
     "TOKEN_LIFETIME_SECONDS": 6 * 3600,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes per request body; larger is a 413

@@ -28,7 +28,14 @@ def run_forecasting_worker(queues: tuple[str, ...], name: str | None, burst: boo
     queues = list(queues) or [current_app.config["FORECAST_QUEUE"], "model-selection"]
     url = current_app.config["REDIS_URL"]
     click.echo(f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at {_safe(url)}")
-    run_worker(JobSettings.from_config(current_app.config), queues, name=name, burst=burst)
+    run_worker(
+        JobSettings.from_config(current_app.config),
+        queues,
+        name=name,
+        burst=burst,
+        maintenance_seconds=current_app.config["WORKER_MAINTENANCE_SECONDS"],
+        heartbeat_seconds=current_app.config["JOB_HEARTBEAT_SECONDS"],
+    )
 
 
 def _safe(url: str) -> str:

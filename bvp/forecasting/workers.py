@@ -11,6 +11,11 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 from rq import Worker
+from rq.defaults import (
+    DEFAULT_JOB_MONITORING_INTERVAL,
+    DEFAULT_MAINTENANCE_TASK_INTERVAL,
+    DEFAULT_WORKER_TTL,
+)
 from rq.job import JobStatus
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,6 +30,15 @@ log = logging.getLogger(__name__)
 
 class ForecastingWorker(Worker):
     settings: JobSettings
+
+    def get_heartbeat_ttl(self, job) -> int:
+        """How long a running job's worker may stay silent before another worker retries
+        the job: three heartbeats (rq's own grace is a fixed 60 s beyond one; the same at
+        rq's default 30 s heartbeat, shorter when heartbeats are more frequent)."""
+        interval = self.job_monitoring_interval
+        if job.timeout and job.timeout > 0:
+            return int(min(job.timeout - self.current_job_working_time, interval)) + 2 * interval
+        return 3 * interval
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -77,17 +91,30 @@ def drain_safely(settings: JobSettings) -> None:
 
 
 def run_worker(
-    settings: JobSettings, queues: list[str], name: str | None = None, burst: bool = False
+    settings: JobSettings,
+    queues: list[str],
+    name: str | None = None,
+    burst: bool = False,
+    maintenance_seconds: int = DEFAULT_MAINTENANCE_TASK_INTERVAL,
+    heartbeat_seconds: int = DEFAULT_JOB_MONITORING_INTERVAL,
 ) -> bool:
     """Run a worker on ``queues`` until stopped (or, with ``burst``, until empty).
 
     Many workers, on one machine or many, may share the same Redis and PostgreSQL.
     The built-in scheduler moves retried jobs back onto their queue after the backoff.
+    Every ``maintenance_seconds`` (also while idle) a worker re-queues the jobs of workers
+    that died mid-job (silent for three ``heartbeat_seconds``) and drains the outbox.
     """
     connection = redis_connection(settings.redis_url)
     drain_safely(settings)
     worker = ForecastingWorker(
-        [get_queue(connection, q) for q in queues], connection=connection, name=name
+        [get_queue(connection, q) for q in queues],
+        connection=connection,
+        name=name,
+        maintenance_interval=maintenance_seconds,
+        job_monitoring_interval=heartbeat_seconds,
+        # An idle worker waits on Redis for (ttl - 15) s between maintenance checks.
+        worker_ttl=min(DEFAULT_WORKER_TTL, maintenance_seconds + 15),
     )
     worker.settings = settings
     return worker.work(burst=burst, with_scheduler=True)
