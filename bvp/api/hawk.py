@@ -9,6 +9,8 @@ refused (503) rather than accepted without replay protection.
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, request
 from flask_smorest import abort
 from mohawk import Receiver
@@ -21,6 +23,9 @@ from bvp.data.models.api_clients import active_client, client_key
 from bvp.queues import redis_connection
 
 TIMESTAMP_SKEW_SECONDS = 60
+# mohawk logs every signed request's body at DEBUG (passwords of users made or changed
+# through Hawk among them): keep it quiet so secrets stay out of the logs.
+logging.getLogger("mohawk").setLevel(logging.INFO)
 
 
 def user_for_hawk(authorization: str) -> User:

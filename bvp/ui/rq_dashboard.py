@@ -13,7 +13,8 @@ import warnings
 from urllib.parse import urlsplit
 
 import rq_dashboard
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from rq_dashboard import default_settings
 from rq_dashboard.web import setup_rq_connection
@@ -22,6 +23,7 @@ from bvp.data.db import Session
 from bvp.data.models.accounts import find_user_by_email
 from bvp.data.models.auth_tokens import user_for_token
 from bvp.data.passwords import verify_password
+from bvp.limits import limiter
 
 _guarded = False
 
@@ -39,6 +41,15 @@ def mount_rq_dashboard(app: Flask) -> None:
     setup_rq_connection(app)
     if not _guarded:  # the blueprint is a module global: guard it once
         rq_dashboard.blueprint.before_request(_admins_only)
+        rq_dashboard.blueprint.after_request(_refuse_framing)
+        # Basic credentials are password guesses like the sign-in forms': wrong ones count
+        # per address against BVP_LOGIN_RATE_LIMIT (an admin's browsing costs nothing).
+        limiter.limit(
+            lambda: current_app.config["LOGIN_RATE_LIMIT"],
+            key_func=get_remote_address,
+            override_defaults=False,
+            deduct_when=_wrong_basic_credentials,
+        )(rq_dashboard.blueprint)
         _guarded = True
     app.register_blueprint(rq_dashboard.blueprint, url_prefix="/rq")
 
@@ -58,12 +69,28 @@ def _admins_only() -> Response | None:
     return None
 
 
+def _refuse_framing(response: Response) -> Response:
+    """No other site may show the queues in a frame and lure an admin into clicking their
+    buttons (a framed page arrives as a navigation, which _from_another_site lets in)."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+def _wrong_basic_credentials(response: Response) -> bool:
+    auth = request.authorization
+    return response.status_code == 401 and auth is not None and auth.type == "basic"
+
+
 def _caller():
     session = Session()
     auth = request.authorization
     if auth is not None and auth.type == "basic":
         user = find_user_by_email(session, auth.username or "")
-        if user and user.active and verify_password(user.password_hash, auth.password or ""):
+        usable = user is not None and user.active
+        # Unknown and inactive users cost a (decoy) check too: timing tells no emails.
+        if verify_password(user.password_hash if usable else None, auth.password or ""):
             return user
         return None
     header = request.headers.get("Authorization", "")
