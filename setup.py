@@ -66,6 +66,9 @@ setup(
             "openapi-spec-validator>=0.7,<1",
             "flexmeasures-client>=0.9,<0.10",
             "fakeredis>=2.23,<3",
+            # The API fuzzed from its own OpenAPI document (tests/api/test_fuzz.py)
+            "schemathesis>=4.32,<5",
+            "hypothesis>=6.130,<7",
             "hypothesis>=6.100,<7",  # property tests of the time-series core
             "ruff>=0.6,<1",
             "pvanalytics>=0.2,<0.3",

@@ -13,7 +13,7 @@ from bvp.api.auth import (
     not_found,
     require_role,
 )
-from bvp.api.errors import flush_or_conflict
+from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented, flush_or_conflict
 from bvp.api.schemas import AssetSchema
 from bvp.data.models import Account, Asset
 from bvp.data.models.assets import assets_in_scope, find_asset
@@ -34,7 +34,13 @@ def list_assets():
 @assets.post("")
 @assets.arguments(AssetSchema)
 @assets.response(201, AssetSchema)
-@assets.alt_response(403, description="Only admins and account admins create assets.")
+@errors_documented(
+    assets,
+    {
+        403: "Only admins and account admins create assets.",
+        409: "An asset with this name exists in the account.",
+    },
+)
 def create_asset(data):
     """Create an asset in your account (admins: in any account, via account_id)."""
     require_role(MANAGE_ROLES, "creating assets")
@@ -52,6 +58,7 @@ def create_asset(data):
 
 @assets.get("/<int:asset_id>")
 @assets.response(200, AssetSchema)
+@errors_documented(assets, {404: NOT_FOUND})
 def get_asset(asset_id: int):
     with transactional() as session:
         return find_asset(session, asset_id, account_scope()) or not_found("asset", asset_id)
@@ -60,6 +67,10 @@ def get_asset(asset_id: int):
 @assets.patch("/<int:asset_id>")
 @assets.arguments(AssetSchema(partial=True, exclude=("account_id",)))
 @assets.response(200, AssetSchema)
+@errors_documented(
+    assets,
+    {403: FORBIDDEN, 404: NOT_FOUND, 409: "An asset with this name exists in the account."},
+)
 def update_asset(data, asset_id: int):
     with transactional() as session:
         asset = find_asset(session, asset_id, account_scope()) or not_found("asset", asset_id)
@@ -72,6 +83,7 @@ def update_asset(data, asset_id: int):
 
 @assets.delete("/<int:asset_id>")
 @assets.response(204)
+@errors_documented(assets, {403: FORBIDDEN, 404: NOT_FOUND})
 def delete_asset(asset_id: int):
     """Delete an asset with its sensors and their data."""
     with transactional() as session:

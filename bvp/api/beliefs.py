@@ -10,6 +10,7 @@ from flask import url_for
 from flask_smorest import Blueprint
 
 from bvp.api.auth import account_scope, authenticate, not_found
+from bvp.api.errors import errors_documented
 from bvp.api.schemas import ExportPageSchema, ExportQuerySchema
 from bvp.data.belief_export import export_page
 from bvp.data.models.sensors import find_sensor
@@ -22,7 +23,7 @@ beliefs.before_request(authenticate)
 @beliefs.get("")
 @beliefs.arguments(ExportQuerySchema, location="query")
 @beliefs.response(200, ExportPageSchema)
-@beliefs.alt_response(404, description="A sensor asked for does not exist (or is not yours).")
+@errors_documented(beliefs, {404: "A sensor asked for does not exist (or is not yours)."})
 def export(query):
     """Beliefs of your sensors in the order they were written, keyset-paginated."""
     with transactional() as session:

@@ -6,6 +6,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from bvp.api.auth import account_scope, authenticate, current_user, not_found
+from bvp.api.errors import NOT_FOUND, errors_documented
 from bvp.api.schemas import ApiClientSchema
 from bvp.data.models import User
 from bvp.data.models.api_clients import (
@@ -29,7 +30,7 @@ def list_clients():
 
 
 @clients.post("")
-@clients.arguments(ApiClientSchema)
+@clients.arguments(ApiClientSchema, required=False)  # every field has a default
 @clients.response(201, ApiClientSchema)
 def create(data):
     """New Hawk credentials (id and key) acting as you; the key is shown only now."""
@@ -42,6 +43,7 @@ def create(data):
 
 @clients.delete("/<client_id>")
 @clients.response(204)
+@errors_documented(clients, {404: NOT_FOUND})
 def revoke(client_id: str):
     """Revoke one of your clients; its signatures are refused from now on."""
     with transactional() as session:

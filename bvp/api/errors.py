@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_smorest import abort
 from marshmallow import Schema, fields
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -36,6 +36,21 @@ class ErrorSchema(Schema):
             "example": {"values[3]": ["Not a valid number."]},
         },
     )
+
+
+NOT_FOUND = "Not found (or not in your account)."
+FORBIDDEN = "Your role does not allow this."
+
+
+def errors_documented(blueprint, errors: dict[int, str]):
+    """Decorator: list these error statuses, with the error body, in the OpenAPI document."""
+
+    def decorate(view):
+        for status, description in errors.items():
+            view = blueprint.alt_response(status, schema=ErrorSchema, description=description)(view)
+        return view
+
+    return decorate
 
 
 def error_response(status: int, message: str, errors: dict[str, list[str]] | None = None):
@@ -87,7 +102,10 @@ def flush_or_conflict(session: Session, field: str, message: str) -> None:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
-        return error_response(*http_error_body(error))
+        body, status = error_response(*http_error_body(error))
+        # The exception's own headers stay: Allow on a 405, WWW-Authenticate on a 401.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return body, status, headers
 
     @app.errorhandler(CursorError)
     @app.errorhandler(NaiveDatetimeError)
@@ -100,6 +118,15 @@ def register_error_handlers(app: Flask) -> None:
         path = f"{field}[{index}]" if index is not None else field
         reason = str(error).split(": ", 1)[-1] if str(error).startswith(path) else str(error)
         return error_response(422, "The request's input is not valid.", {path: [reason]})
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(error: OperationalError):
+        # PostgreSQL down, restarting or unreachable: not a bug, and nothing was stored
+        # (the request's transaction rolled back). The pool reconnects once it is back.
+        reason = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]
+        log.warning("database unavailable: %s", reason)
+        body, status = error_response(503, "The database is unavailable; try again shortly.")
+        return body, status, {"Retry-After": "5"}
 
     @app.errorhandler(Exception)
     def handle_bug(error: Exception):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -11,28 +12,65 @@ from marshmallow import ValidationError, fields
 
 from bvp.data.utc import iso_duration
 
+# Weeks, or days and smaller: months and years have no fixed length. Not pandas' parser:
+# it reads P1M as one minute, P0.5D as five days and PT1.5H as 5 h 0 min 1 s.
+ISO_DURATION = r"^P(\d+W|(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)$"
+LONGEST_DURATION = timedelta(days=36_525)  # pandas' timedeltas end at 292 years
+_ISO_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W|(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)$"
+)
+
 
 class Duration(fields.String):
     """An ISO 8601 duration such as PT15M or P1D, as a positive timedelta."""
 
     def __init__(self, **kwargs):
-        metadata = {"format": "duration", "example": "PT15M", **kwargs.pop("metadata", {})}
+        metadata = {
+            "format": "duration",
+            "pattern": ISO_DURATION,
+            "example": "PT15M",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> timedelta:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not text.upper().startswith("P"):
+        found = _ISO_DURATION.match(text)
+        if not found or text.endswith(("P", "T")):
             raise ValidationError("Not an ISO 8601 duration (e.g. PT15M, PT1H, P1D).")
+        parts = {unit: float(number) for unit, number in found.groupdict().items() if number}
         try:
-            duration = pd.Timedelta(text).to_pytimedelta()
-        except ValueError:
-            raise ValidationError("Not an ISO 8601 duration (e.g. PT15M, PT1H, P1D).") from None
+            duration = timedelta(**parts)
+        except OverflowError:
+            duration = LONGEST_DURATION * 2
+        if duration > LONGEST_DURATION:
+            raise ValidationError("Longer than 100 years.")
         if duration <= timedelta(0):
             raise ValidationError("Must be longer than zero.")
         return duration
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else iso_duration(pd.Timedelta(value).to_pytimedelta())
+
+
+# What BVP can store and compute with: pandas' timestamps end in 1677 and 2262.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """An ISO 8601 datetime with a UTC offset (a naive one is refused), 1900 to 2200."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            in_range = EARLIEST <= moment <= LATEST
+        except OverflowError:  # year 1 or 9999 with an offset has no UTC equivalent
+            in_range = False
+        if not in_range:
+            raise ValidationError("Must be from 1900-01-01 to 2200-01-01 (UTC).")
+        return moment
 
 
 class TimeZone(fields.String):

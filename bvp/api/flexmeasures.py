@@ -28,7 +28,8 @@ from bvp.api.auth import (
     not_found,
     require_role,
 )
-from bvp.api.fields import Duration, Values
+from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented
+from bvp.api.fields import AwareDateTime, Duration, Values
 from bvp.api.schemas import TokenRequestSchema
 from bvp.api.sensor_data import store_for_caller
 from bvp.api.tokens import log_in
@@ -55,23 +56,23 @@ fm.before_request(authenticate)
 
 
 class FmSensorDataSchema(Schema):
-    start = fields.AwareDateTime(required=True)
+    start = AwareDateTime(required=True)
     duration = Duration(required=True)
     values = Values(required=True, validate=validate.Length(min=1))
     unit = fields.String(required=True)
-    prior = fields.AwareDateTime()
+    prior = AwareDateTime()
 
 
 class FmGetDataSchema(Schema):
-    start = fields.AwareDateTime(required=True)
+    start = AwareDateTime(required=True)
     duration = Duration(required=True)
     unit = fields.String()
     resolution = Duration()
 
 
 class FmTriggerSchema(Schema):
-    start = fields.AwareDateTime()
-    end = fields.AwareDateTime()
+    start = AwareDateTime()
+    end = AwareDateTime()
     duration = Duration()
     max_forecast_horizon = Duration(data_key="max-forecast-horizon")
 
@@ -79,8 +80,44 @@ class FmTriggerSchema(Schema):
         unknown = "exclude"  # FlexMeasures' training options; BVP selects models itself
 
 
+class FmVersionsSchema(Schema):
+    versions = fields.List(fields.String())
+    flexmeasures_version = fields.String()
+    bvp_version = fields.String()
+    message = fields.String()
+
+
+class FmTokenSchema(Schema):
+    auth_token = fields.String()
+    user_id = fields.Integer()
+
+
+class FmSensorSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    unit = fields.String()
+    event_resolution = Duration()
+    timezone = fields.String()
+    generic_asset_id = fields.Integer()
+    attributes = fields.String(metadata={"description": "A JSON object, as text."})
+
+
+class FmValuesSchema(Schema):
+    values = Values()
+    start = fields.AwareDateTime()
+    duration = Duration()
+    unit = fields.String()
+
+
+class FmStatusSchema(Schema):
+    status = fields.String()
+    message = fields.String()
+    forecast = fields.String(metadata={"description": "The forecasting job's id."})
+
+
 @fm_root.get("/")
 @fm_root.doc(security=[])
+@fm_root.alt_response(200, schema=FmVersionsSchema, success=True)
 def versions():
     """API versions (FlexMeasures style)."""
     return jsonify(
@@ -95,6 +132,8 @@ def versions():
 @login_limit()
 @fm_root.arguments(TokenRequestSchema)
 @fm_root.doc(security=[])
+@fm_root.alt_response(200, schema=FmTokenSchema, success=True)
+@errors_documented(fm_root, {401: "Wrong email or password, or an inactive user."})
 def request_auth_token(credentials):
     """A token to send back raw in the Authorization header (FlexMeasures style)."""
     token, record = log_in(credentials["email"], credentials["password"])
@@ -102,12 +141,15 @@ def request_auth_token(credentials):
 
 
 @fm.get("/sensors")
+@fm.alt_response(200, schema=FmSensorSchema(many=True), success=True)
 def list_sensors():
     with transactional() as session:
         return jsonify([_fm_sensor(s) for s in session.scalars(sensors_in_scope(account_scope()))])
 
 
 @fm.get("/sensors/<int:sensor_id>")
+@fm.alt_response(200, schema=FmSensorSchema, success=True)
+@errors_documented(fm, {404: NOT_FOUND})
 def get_sensor(sensor_id: int):
     with transactional() as session:
         sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
@@ -116,6 +158,8 @@ def get_sensor(sensor_id: int):
 
 @fm.post("/sensors/<int:sensor_id>/data")
 @fm.arguments(FmSensorDataSchema)
+@fm.alt_response(200, schema=FmStatusSchema, success=True)
+@errors_documented(fm, {403: FORBIDDEN, 404: NOT_FOUND})
 def post_data(body, sensor_id: int):
     """Store values; FlexMeasures answers 200 PROCESSED."""
     resolution = resolution_from_duration(body["duration"], len(body["values"]))
@@ -128,6 +172,8 @@ def post_data(body, sensor_id: int):
 
 @fm.get("/sensors/<int:sensor_id>/data")
 @fm.arguments(FmGetDataSchema, location="query")
+@fm.alt_response(200, schema=FmValuesSchema, success=True)
+@errors_documented(fm, {404: NOT_FOUND})
 def get_data(query, sensor_id: int):
     with transactional() as session:
         sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
@@ -145,6 +191,8 @@ def get_data(query, sensor_id: int):
 
 @fm.post("/sensors/<int:sensor_id>/forecasts/trigger")
 @fm.arguments(FmTriggerSchema)
+@fm.alt_response(200, schema=FmStatusSchema, success=True)
+@errors_documented(fm, {403: FORBIDDEN, 404: NOT_FOUND, 503: "The job queue is unreachable."})
 def trigger_forecast(body, sensor_id: int):
     """Queue a forecast from ``start`` (default: after the latest measurement)."""
     with transactional() as session:
@@ -184,6 +232,9 @@ def trigger_forecast(body, sensor_id: int):
 
 
 @fm.get("/sensors/<int:sensor_id>/forecasts/<job_id>")
+@fm.alt_response(200, schema=FmValuesSchema, success=True)
+@fm.alt_response(202, schema=FmStatusSchema, description="The job waits or runs.", success=True)
+@errors_documented(fm, {404: NOT_FOUND, 422: "The job failed; the message says why."})
 def get_forecast(sensor_id: int, job_id: str):
     """202 while the job waits or runs; the forecast once it finished."""
     if not job_id.startswith(f"forecast-s{sensor_id}-"):

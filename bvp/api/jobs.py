@@ -9,6 +9,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from bvp.api.auth import account_scope, authenticate, not_found
+from bvp.api.errors import NOT_FOUND, errors_documented
 from bvp.api.schemas import JobSchema
 from bvp.data.models.sensors import find_sensor
 from bvp.data.transactional import transactional
@@ -21,7 +22,10 @@ jobs.before_request(authenticate)
 
 @jobs.get("/jobs/<job_id>")
 @jobs.response(200, JobSchema)
-@jobs.alt_response(404, description="No such job (or not one of your sensors').")
+@errors_documented(
+    jobs,
+    {404: "No such job (or not one of your sensors').", 503: "The job queue is unreachable."},
+)
 def get_job(job_id: str):
     """Status, times and error text of one job of your account."""
     _visible_sensor(sensor_of_job(job_id), "job", job_id)
@@ -33,6 +37,7 @@ def get_job(job_id: str):
 
 @jobs.get("/sensors/<int:sensor_id>/jobs")
 @jobs.response(200, JobSchema(many=True))
+@errors_documented(jobs, {404: NOT_FOUND, 503: "The job queue is unreachable."})
 def sensor_jobs(sensor_id: int):
     """Recent jobs (waiting, running, finished, failed) working on one of your sensors."""
     _visible_sensor(sensor_id, "sensor", sensor_id)

@@ -27,7 +27,16 @@ class OrjsonParser(FlaskParser):
     def _raw_load_json(self, req) -> Any:
         if not is_json_request(req):
             return core.missing
-        return orjson.loads(req.get_data(cache=True))
+        data = req.get_data(cache=True)
+        if not data:
+            return core.missing
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            # Not webargs' handling: it takes an error whose `doc` is empty for an empty
+            # body, and orjson leaves `doc` empty for bytes that are not UTF-8, so such
+            # a body passed as no body at all (and e.g. created an API client).
+            return self._handle_invalid_json_error(error, req)
 
 
 # Set before any route module is imported: @blueprint.arguments binds the parser then.

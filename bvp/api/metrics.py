@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint, abort
 
 from bvp.api.auth import account_scope, authenticate
+from bvp.api.errors import errors_documented
 from bvp.api.schemas import MonthlyMetricsQuerySchema, MonthlyMetricsSchema
 from bvp.data.transactional import transactional
 from bvp.metrics.reports import monthly_report
@@ -16,7 +17,7 @@ metrics.before_request(authenticate)
 @metrics.get("/metrics/monthly")
 @metrics.arguments(MonthlyMetricsQuerySchema, location="query")
 @metrics.response(200, MonthlyMetricsSchema)
-@metrics.alt_response(404, description="No metrics stored for that month.")
+@errors_documented(metrics, {404: "No metrics stored for that month."})
 def monthly(args: dict):
     """Data quality per sensor, forecast accuracy per sensor, model and horizon, and queue
     health, for one calendar month (made by `flask metrics monthly`)."""

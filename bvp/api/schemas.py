@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bvp.api.fields import Duration, TimeZone, Values
-
-AwareDateTime = fields.AwareDateTime  # refuses naive datetimes: "Not a valid aware datetime."
+from bvp.api.fields import AwareDateTime, Duration, TimeZone, Values
 
 
 class TokenRequestSchema(Schema):
@@ -24,7 +22,8 @@ class AssetSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     asset_type = fields.String(required=True, validate=validate.Length(min=1, max=50))
     account_id = fields.Integer(
-        metadata={"description": "Admins only; others create in their own account."}
+        strict=True,  # 2.5 is not an id (non-strict would read it as 2)
+        metadata={"description": "Admins only; others create in their own account."},
     )
     latitude = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
@@ -37,7 +36,7 @@ class SensorSchema(Schema):
     unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
     event_resolution = Duration(required=True)
     timezone = TimeZone(load_default="UTC")
-    asset_id = fields.Integer(required=True)
+    asset_id = fields.Integer(required=True, strict=True)
     attributes = fields.Dict(load_default=dict)
 
 
@@ -116,7 +115,8 @@ class UserSchema(Schema):
         required=True, load_only=True, validate=validate.Length(min=8, max=200)
     )
     account_id = fields.Integer(
-        metadata={"description": "Admins only; account admins create users in their account."}
+        strict=True,
+        metadata={"description": "Admins only; account admins create users in their account."},
     )
     roles = fields.Method("_role_names", deserialize="_load_roles", required=True)
     active = fields.Boolean(load_default=True)
@@ -149,7 +149,8 @@ class ExportQuerySchema(Schema):
     sensor = fields.List(
         fields.Integer(), load_default=list, metadata={"description": "Sensor ids (repeatable)."}
     )
-    updated_since = AwareDateTime(metadata={"description": "Only beliefs written since."})
+    # Any datetime: compared in SQL only (no pandas, so no 1900-2200 bound needed).
+    updated_since = fields.AwareDateTime(metadata={"description": "Only beliefs written since."})
     cursor = fields.String(metadata={"description": "From the previous page's `cursor`."})
     limit = fields.Integer(load_default=1000, validate=validate.Range(1, 10_000))
 

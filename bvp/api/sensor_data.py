@@ -18,6 +18,7 @@ from bvp.api.auth import (
     not_found,
     require_role,
 )
+from bvp.api.errors import FORBIDDEN, errors_documented
 from bvp.api.schemas import (
     GetDataQuerySchema,
     PostDataResultSchema,
@@ -48,7 +49,7 @@ sensor_data.before_request(authenticate)
 @sensor_data.post("/<int:sensor_id>/data")
 @sensor_data.arguments(PostDataSchema)
 @sensor_data.response(200, PostDataResultSchema)
-@sensor_data.alt_response(404, description="No such sensor (or not yours).")
+@errors_documented(sensor_data, {403: FORBIDDEN, 404: "No such sensor (or not yours)."})
 @sensor_data.alt_response(422, description="Invalid input; errors name the field and index.")
 def post_data(body, sensor_id: int):
     """Store values spread evenly from start; enqueue forecasts if anything changed.
@@ -93,7 +94,7 @@ def store_for_caller(
 @sensor_data.get("/<int:sensor_id>/data")
 @sensor_data.arguments(GetDataQuerySchema, location="query")
 @sensor_data.response(200, SensorDataSchema)
-@sensor_data.alt_response(404, description="No such sensor (or not yours).")
+@errors_documented(sensor_data, {404: "No such sensor (or not yours)."})
 def get_data(query, sensor_id: int):
     """The latest measured (not forecast) value per event, as of a time if given."""
     return _read(query, sensor_id, forecasts=False)
@@ -102,7 +103,7 @@ def get_data(query, sensor_id: int):
 @sensor_data.get("/<int:sensor_id>/forecasts")
 @sensor_data.arguments(GetDataQuerySchema, location="query")
 @sensor_data.response(200, SensorForecastsSchema)
-@sensor_data.alt_response(404, description="No such sensor (or not yours).")
+@errors_documented(sensor_data, {404: "No such sensor (or not yours)."})
 def get_forecasts(query, sensor_id: int):
     """The latest forecast per event (as of a time, if given), on a regular grid, with
     when each was made, how far ahead, and other quantiles when present."""

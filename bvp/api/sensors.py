@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint, abort
 
 from bvp.api.auth import MANAGE_ROLES, account_scope, authenticate, not_found, require_role
-from bvp.api.errors import flush_or_conflict
+from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented, flush_or_conflict
 from bvp.api.schemas import SensorDeleteQuerySchema, SensorSchema
 from bvp.data.beliefs import has_beliefs
 from bvp.data.models import Sensor
@@ -28,6 +28,7 @@ def list_sensors():
 @sensors.post("")
 @sensors.arguments(SensorSchema)
 @sensors.response(201, SensorSchema)
+@errors_documented(sensors, {403: FORBIDDEN, 409: "A sensor with this name exists on the asset."})
 def create_sensor(data):
     """Create a sensor on one of your assets."""
     require_role(MANAGE_ROLES, "creating sensors")
@@ -42,6 +43,7 @@ def create_sensor(data):
 
 @sensors.get("/<int:sensor_id>")
 @sensors.response(200, SensorSchema)
+@errors_documented(sensors, {404: NOT_FOUND})
 def get_sensor(sensor_id: int):
     with transactional() as session:
         return find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
@@ -50,6 +52,14 @@ def get_sensor(sensor_id: int):
 @sensors.patch("/<int:sensor_id>")
 @sensors.arguments(SensorSchema(partial=True))
 @sensors.response(200, SensorSchema)
+@errors_documented(
+    sensors,
+    {
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: "The name is taken, or the unit or resolution of a sensor with data would change.",
+    },
+)
 def update_sensor(data, sensor_id: int):
     """Change a sensor. Its unit and resolution cannot change once it holds data."""
     with transactional() as session:
@@ -75,6 +85,9 @@ def update_sensor(data, sensor_id: int):
 @sensors.delete("/<int:sensor_id>")
 @sensors.arguments(SensorDeleteQuerySchema, location="query")
 @sensors.response(204)
+@errors_documented(
+    sensors, {403: FORBIDDEN, 404: NOT_FOUND, 409: "The sensor holds data (see with_data)."}
+)
 def delete_sensor(query, sensor_id: int):
     """Delete a sensor; one that holds data needs ?with_data=true (its data goes too)."""
     with transactional() as session:

@@ -8,6 +8,7 @@ from flask import current_app, g
 from flask_smorest import Blueprint, abort
 
 from bvp.api.auth import authenticate
+from bvp.api.errors import errors_documented
 from bvp.api.schemas import TokenRequestSchema, TokenSchema
 from bvp.data.models.accounts import find_user_by_email
 from bvp.data.models.auth_tokens import AuthToken, issue_token, revoke_token
@@ -22,7 +23,7 @@ tokens = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Aut
 @login_limit()
 @tokens.arguments(TokenRequestSchema)
 @tokens.response(201, TokenSchema)
-@tokens.alt_response(401, description="Wrong email or password, or an inactive user.")
+@errors_documented(tokens, {401: "Wrong email or password, or an inactive user."})
 def create_token(credentials):
     """Exchange email and password for a bearer token that expires."""
     token, record = log_in(credentials["email"], credentials["password"])
@@ -33,7 +34,9 @@ def log_in(email: str, password: str) -> tuple[str, AuthToken]:
     """A new token for an active user with this password; 401 otherwise."""
     with transactional() as session:
         user = find_user_by_email(session, email)
-        if not (user and user.active and verify_password(user.password_hash, password)):
+        usable = user is not None and user.active
+        # Unknown and inactive users cost a (decoy) check too: timing tells no emails.
+        if not verify_password(user.password_hash if usable else None, password):
             abort(401, message="Wrong email or password.")
         lifetime = timedelta(seconds=current_app.config["TOKEN_LIFETIME_SECONDS"])
         return issue_token(session, user, lifetime)
@@ -41,7 +44,9 @@ def log_in(email: str, password: str) -> tuple[str, AuthToken]:
 
 @tokens.delete("/token")
 @tokens.response(204)
-@tokens.alt_response(401, description="No valid token was sent.")
+@errors_documented(
+    tokens, {401: "No valid token was sent.", 422: "The request was not made with a token."}
+)
 @tokens.doc(security=[{"bearerAuth": []}])
 def revoke_current_token():
     """Revoke the token this request was made with."""

@@ -17,7 +17,7 @@ from bvp.api.auth import (
     not_found,
     require_role,
 )
-from bvp.api.errors import flush_or_conflict
+from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented, flush_or_conflict
 from bvp.api.schemas import AccountSchema, UserSchema
 from bvp.data.models import Account, User
 from bvp.data.models.accounts import (
@@ -45,6 +45,7 @@ def list_accounts():
 @users.post("/accounts")
 @users.arguments(AccountSchema)
 @users.response(201, AccountSchema)
+@errors_documented(users, {403: FORBIDDEN, 409: "An account with this name exists."})
 def create_account(data):
     """Create an account (admins only)."""
     require_role({ADMIN}, "creating accounts")
@@ -57,6 +58,7 @@ def create_account(data):
 
 @users.get("/accounts/<int:account_id>")
 @users.response(200, AccountSchema)
+@errors_documented(users, {404: NOT_FOUND})
 def get_account(account_id: int):
     with transactional() as session:
         found = session.scalar(accounts_in_scope(account_scope()).where(Account.id == account_id))
@@ -76,6 +78,7 @@ def list_users():
 @users.post("/users")
 @users.arguments(UserSchema)
 @users.response(201, UserSchema)
+@errors_documented(users, {403: FORBIDDEN, 409: "A user with this email exists."})
 def create_user_route(data):
     """Create a user in your account (admins: in any account, via account_id)."""
     require_role(MANAGE_ROLES, "creating users")
@@ -95,6 +98,7 @@ def create_user_route(data):
 
 @users.get("/users/<int:user_id>")
 @users.response(200, UserSchema)
+@errors_documented(users, {404: NOT_FOUND})
 def get_user(user_id: int):
     with transactional() as session:
         return _visible_user(session, user_id)
@@ -103,6 +107,7 @@ def get_user(user_id: int):
 @users.patch("/users/<int:user_id>")
 @users.arguments(UserSchema(partial=True, exclude=("account_id", "email")))
 @users.response(200, UserSchema)
+@errors_documented(users, {403: FORBIDDEN, 404: NOT_FOUND})
 def update_user(data, user_id: int):
     """Change roles, active or password; either of the last two revokes their tokens.
 

@@ -24,3 +24,23 @@ def test_openapi_document_is_valid_and_complete(app, db):
     assert {"status", "message", "errors"} <= set(error["properties"])
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert paths["/api/v1/health"]["get"]["security"] == []
+
+
+def test_every_status_a_route_gives_is_listed_with_its_body(app, db):
+    """Found by fuzzing: 403/404/409 and the FlexMeasures routes' 200s were only covered
+    by the catch-all "default" (so a client could not know them), and POST /clients
+    said a body was required where none is needed."""
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    error = {"$ref": "#/components/schemas/Error"}
+    get_sensor = paths["/api/v1/sensors/{sensor_id}"]["get"]["responses"]
+    assert get_sensor["404"]["content"]["application/json"]["schema"] == error
+    delete_sensor = paths["/api/v1/sensors/{sensor_id}"]["delete"]["responses"]
+    assert {"204", "403", "404", "409", "422"} <= set(delete_sensor)
+    assert {"201", "403", "409", "422"} <= set(paths["/api/v1/assets"]["post"]["responses"])
+    fm_sensors = paths["/api/v3_0/sensors"]["get"]["responses"]
+    assert fm_sensors["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    fm_forecast = paths["/api/v3_0/sensors/{sensor_id}/forecasts/{job_id}"]["get"]["responses"]
+    assert {"200", "202", "404", "422"} <= set(fm_forecast)
+    assert paths["/api/v1/clients"]["post"]["requestBody"].get("required") is not True
+    duration = app.test_client().get("/api/v1/openapi.json").get_json()["components"]
+    assert "pattern" in duration["schemas"]["Sensor"]["properties"]["event_resolution"]

@@ -246,3 +246,43 @@ def test_a_long_source_label_is_stored(as_, world, db, redis):
     assert response.status_code == 200
     too_long = as_("user").post(url(world), json=body(source="x" * 61))
     assert too_long.status_code == 422 and "source" in too_long.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start": "0051-08-04T08:45:00Z", "end": "0715-02-27T18:00:00Z"},  # found by fuzzing
+        {"start": "2024-06-01T00:00:00Z", "end": "9522-03-15T11:15:00Z"},
+        {"as_of": "0001-01-01T00:00:00+05:00"},  # no UTC equivalent at all
+    ],
+)
+def test_datetimes_pandas_cannot_hold_are_422_not_a_crash(as_, world, db, redis, query):
+    """Years outside 1677-2262 were a 500 (pandas' OutOfBoundsDatetime) on reads and posts."""
+    field = next(iter(reversed(query)))
+    response = read(as_("viewer"), world, **query)
+    assert response.status_code == 422
+    assert "1900-01-01" in response.get_json()["errors"][field][0]
+    posted = as_("user").post(url(world), json=body(start="2999-01-01T00:00:00Z"))
+    assert posted.status_code == 422 and "start" in posted.get_json()["errors"]
+    assert stored(db) == 0
+
+
+@pytest.mark.parametrize("duration", ["P1M", "PT1.5H", "P0.5D", "P1Y", "pt1h", "P1DT"])
+def test_durations_pandas_would_misread_are_refused(as_, world, db, redis, duration):
+    """pandas reads P1M as a minute, P0.5D as five days, PT1.5H as 5 h 0 min 1 s."""
+    response = as_("user").post(url(world), json=body(duration=duration))
+    assert response.status_code == 422 and "duration" in response.get_json()["errors"]
+    assert stored(db) == 0
+
+
+def test_a_body_that_is_not_utf8_is_400_not_taken_as_no_body(as_, world, db):
+    """Found by fuzzing: bytes orjson cannot decode were read as a missing body, so POST
+    /api/v1/clients made a client and a forecast trigger ran with its defaults."""
+    user = as_("user")
+    garbage = b"\xff\xfe\x7f\x1ao."
+    for route in (url(world), "/api/v1/clients"):
+        response = user.post(route, data=garbage, content_type="application/json")
+        assert response.status_code == 400, route
+        assert "_body" in response.get_json()["errors"]
+    assert user.get("/api/v1/clients").get_json() == []
+    assert stored(db) == 0

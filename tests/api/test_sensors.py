@@ -134,3 +134,21 @@ def test_assets_crud(as_, world):
     assert admin.get(f"/api/v1/assets/{asset_id}").get_json()["latitude"] == 52.1
     assert admin.delete(f"/api/v1/assets/{asset_id}").status_code == 204
     assert admin.get(f"/api/v1/assets/{asset_id}").status_code == 404
+
+
+def test_a_fractional_id_is_refused_not_truncated(as_, world):
+    """{"asset_id": 1.5} was read as asset 1 (found by fuzzing: account_id 2.6e-42 -> 0)."""
+    _, asset = ids(world)
+    response = as_("account-admin").post("/api/v1/sensors", json=sensor_body(asset + 0.5))
+    assert response.status_code == 422
+    assert "asset_id" in response.get_json()["errors"]
+    assert as_("account-admin").post("/api/v1/sensors", json=sensor_body(asset)).status_code == 201
+
+
+def test_a_method_the_route_lacks_is_405_with_allow(as_, world):
+    """The JSON error handler used to drop werkzeug's Allow header (RFC 9110 requires it)."""
+    viewer = as_("viewer")
+    response = viewer.client.put("/api/v1/sensors", headers=viewer._headers())
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert response.get_json()["status"] == 405
