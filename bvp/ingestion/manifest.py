@@ -73,6 +73,14 @@ class ImporterSpec(Strict):
     files: Regex  # applies to files whose name matches (re.search)
     options: dict[str, Any] = Field(default_factory=dict)
 
+    def sensor_targets(self) -> dict[str, str]:
+        """Column -> the manifest sensor key it goes to (``columns: {price: day_ahead}``
+        or ``{price: {sensor: day_ahead, unit: ...}}``); nothing when not a mapping."""
+        columns = self.options.get("columns")
+        if not isinstance(columns, dict):
+            return {}
+        return {c: t.get("sensor") if isinstance(t, dict) else t for c, t in columns.items()}
+
 
 def _web_url(text: str) -> str:
     if not re.match(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$", text):
@@ -116,6 +124,10 @@ class Source(Strict):
                 f"a source without a fetcher is a manual source and needs the tag {MANUAL_TAG!r}"
             )
         return self
+
+    def sensor_keys(self) -> set[str]:
+        """The manifest sensors this source's importers write to."""
+        return {key for spec in self.importers for key in spec.sensor_targets().values()}
 
     def importer_for(self, filename: str) -> ImporterSpec | None:
         return next((i for i in self.importers if re.search(i.files, filename)), None)
@@ -188,9 +200,7 @@ def _reference_problems(manifest: Manifest) -> list[str]:
                     f"source {source.id!r}, field depends_on[{i}]: unknown source {dependency!r}"
                 )
         for i, importer in enumerate(source.importers):
-            columns = importer.options.get("columns")
-            for column, target in (columns if isinstance(columns, dict) else {}).items():
-                key = target.get("sensor") if isinstance(target, dict) else target
+            for column, key in importer.sensor_targets().items():
                 if key not in manifest.sensors:
                     problems.append(
                         f"source {source.id!r}, field importers[{i}].options.columns.{column}: "

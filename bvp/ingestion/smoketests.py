@@ -15,19 +15,13 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bvp.data.models import DataSource, TimedBelief
+from bvp.data.models import DataSource, Sensor, TimedBelief
 from bvp.data.utc import to_utc
 from bvp.ingestion.manifest import Manifest
 
 
 def current_figures(session: Session, manifest: Manifest) -> dict[str, dict]:
     """source id -> {sensor key -> {"beliefs": n, "latest_event_start": iso}}."""
-    sensor_keys = {}
-    for source in manifest.sources:
-        for importer in source.importers:
-            for target in (importer.options.get("columns") or {}).values():
-                key = target["sensor"] if isinstance(target, dict) else target
-                sensor_keys.setdefault(source.id, set()).add(key)
     rows = session.execute(
         select(
             DataSource.name,
@@ -39,13 +33,11 @@ def current_figures(session: Session, manifest: Manifest) -> dict[str, dict]:
         .where(DataSource.type == "importer", DataSource.model == "ingestion")
         .group_by(DataSource.name, TimedBelief.sensor_id)
     ).all()
-    from bvp.data.models import Sensor
-
     key_of = {
         s.id: s.attributes.get("ingested_as")
         for s in session.scalars(select(Sensor).where(Sensor.attributes.has_key("ingested_as")))
     }
-    figures: dict[str, dict] = {s.id: {} for s in manifest.sources if s.id in sensor_keys}
+    figures: dict[str, dict] = {s.id: {} for s in manifest.sources if s.sensor_keys()}
     for source_id, sensor_id, count, latest in rows:
         if source_id in figures:
             key = key_of.get(sensor_id, str(sensor_id))

@@ -86,11 +86,7 @@ def _latest_event(session: Session, source: Source) -> datetime | None:
             DataSource.model == "ingestion",
         )
     )
-    keys = {
-        target["sensor"] if isinstance(target, dict) else target
-        for importer in source.importers
-        for target in (importer.options.get("columns") or {}).values()
-    }
+    keys = source.sensor_keys()
     if data_source is None or not keys:
         return None
     sensor_ids = session.scalars(
