@@ -3,7 +3,8 @@
 A local directory by default; any fsspec URL (``s3://bucket/prefix`` with the ``s3``
 extra) works the same. Files are written to ``<name>.part`` and renamed when complete,
 so a file is either whole or absent: an interrupted download leaves only a ``.part``
-that the next run overwrites, and nothing half-written is ever imported.
+(downloads are staged in ``<source>/.incoming/``, which the source's next fetch empties),
+and nothing half-written is ever imported.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import IO
 import fsspec
 
 PARTIAL_SUFFIX = ".part"
+INCOMING = ".incoming"  # a source's staging folder, for downloads in progress
 # A file name as kept in the store: no directories, no hidden files, no control characters.
 _SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
 
@@ -89,12 +91,35 @@ class RawStore:
         """Write ``content`` to a staging name, then move it to its final place by checksum."""
         # A name of its own per download: two runs fetching the same file never share one.
         staged = self.write(
-            f"{source_id}/.incoming/{uuid.uuid4().hex}-{check_file_name(name)}", content
+            f"{source_id}/{INCOMING}/{uuid.uuid4().hex}-{check_file_name(name)}", content
         )
         final = self.new_path(source_id, name, when, staged.checksum)
         self.fs.makedirs(self.full_path(final).rsplit("/", 1)[0], exist_ok=True)
         self.fs.mv(self.full_path(staged.path), self.full_path(final))
         return StoredFile(final, staged.checksum, staged.size)
+
+    def discard_incoming(self, source_id: str) -> list[str]:
+        """Delete what interrupted downloads left in a source's staging folder; returns
+        the paths deleted.
+
+        Each download is staged under a name of its own, so a later download of the same
+        file never overwrites the ``.part`` of one that was killed (SIGKILL, a lost
+        machine, cron's timeout): without this they would pile up in the store forever.
+        Nothing there was ever registered, so nothing is lost. Only call it while no
+        download into the source can be running: with the source's lock held
+        (``bvp.ingestion.runs.source_lock``).
+        """
+        folder = self.full_path(f"{source_id}/{INCOMING}")
+        if not self.fs.exists(folder):
+            return []
+        found = self.fs.find(folder)
+        if found:
+            self.fs.rm(found)
+        return self._relative(found)
+
+    def _relative(self, found: list[str]) -> list[str]:
+        prefix = self.root.rstrip("/") + "/"
+        return [p[len(prefix) :] if p.startswith(prefix) else p for p in found]
 
     def open(self, path: str, mode: str = "rb") -> IO:
         return self.fs.open(self.full_path(path), mode)
@@ -117,11 +142,9 @@ class RawStore:
         """Every complete file in the store, relative paths, sorted."""
         if not self.fs.exists(self.root):
             return []
-        found = self.fs.find(self.root)
-        prefix = self.root.rstrip("/") + "/"
-        paths = [p[len(prefix) :] if p.startswith(prefix) else p for p in found]
+        paths = self._relative(self.fs.find(self.root))
         return sorted(
-            p for p in paths if not p.endswith(PARTIAL_SUFFIX) and "/.incoming/" not in f"/{p}"
+            p for p in paths if not p.endswith(PARTIAL_SUFFIX) and f"/{INCOMING}/" not in f"/{p}"
         )
 
     def copy_to(self, other: RawStore, path: str) -> None:

@@ -169,11 +169,28 @@ class Ingestion:
         if request.reset:
             self.reset(source)
         if request.fetch and source.fetcher is not None:
+            self._discard_interrupted_downloads(source)  # safe: we hold the source's lock
             totals.add(self.fetch(source, request.mode, request.since, run_id))
         if request.import_files:
             everything = request.force or request.reset or request.mode == "full"
             totals.add(self.import_source(source, run_id, everything=everything))
         return totals
+
+    def _discard_interrupted_downloads(self, source: Source) -> None:
+        """A run killed mid-download leaves its partial file in the store's staging
+        folder; it was never registered, and this run fetches the file again."""
+        try:
+            discarded = self.store.discard_incoming(source.id)
+        except OSError as error:  # a store that will not delete: the fetch may still work
+            log.warning("%s: could not clear interrupted downloads: %s", source.id, error)
+            return
+        if discarded:
+            log.info(
+                "%s: deleted %d partial downloads an interrupted run left: %s",
+                source.id,
+                len(discarded),
+                ", ".join(discarded),
+            )
 
     def _start(self, request: RunRequest) -> int:
         with transactional() as session:
