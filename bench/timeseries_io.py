@@ -26,8 +26,9 @@ from sqlalchemy import text
 from bvp.app import fresh_database
 from bvp.data.beliefs import (
     _CREATE_STAGING,
+    _INSERT_NEW,
     _STAGING,
-    _UPSERT,
+    _UPDATE_CHANGED,
     BELIEF_COLUMNS,
     latest_beliefs,
     save_beliefs,
@@ -126,8 +127,8 @@ def raw_copy_upsert(payload: bytes, binary: bool) -> None:
         f"COPY {_STAGING} ({', '.join(BELIEF_COLUMNS)}) FROM STDIN WITH (FORMAT {fmt})",
         io.BytesIO(payload),
     )
-    cursor.execute(_UPSERT)
-    cursor.fetchone()
+    cursor.execute(_INSERT_NEW)
+    cursor.execute(_UPDATE_CHANGED)
     cursor.close()
 
 

@@ -19,12 +19,23 @@ if config.config_file_name is not None and not logging.getLogger().handlers:
 target_metadata = Base.metadata
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave timed_belief's monthly partitions (bvp/data/partitions.py) out of
+    autogenerate: they are made at run time, not by migrations."""
+    return not (type_ == "table" and reflected and compare_to is None and _is_partition(obj))
+
+
+def _is_partition(table) -> bool:
+    return table.name.startswith("timed_belief_y") or table.name.startswith("timed_belief_before_")
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=get_engine().url.render_as_string(hide_password=False),
         target_metadata=target_metadata,
         literal_binds=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -41,7 +52,12 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from bvp.cli.database import db_create, db_depopulate, db_populate
+    from bvp.cli.database import db_create, db_depopulate, db_partitions, db_populate
     from bvp.cli.embedded import embedded
     from bvp.cli.forecasts import forecasts
     from bvp.cli.ingest import ingest
@@ -17,6 +17,7 @@ def register_commands(app: Flask) -> None:
         db_create,
         db_populate,
         db_depopulate,
+        db_partitions,
         run_forecasting_worker,
         embedded,
         forecasts,

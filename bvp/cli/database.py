@@ -1,16 +1,19 @@
-"""Database commands: flask db_create, db_populate, db_depopulate.
+"""Database commands: flask db_create, db_populate, db_depopulate, db_partitions.
 
 (`flask db upgrade|downgrade|current|history` come from Flask-Migrate.)
 """
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bvp.data.db import ensure_database_exists
+from bvp.data.db import Session, ensure_database_exists
 from bvp.data.models.accounts import find_user_by_email
+from bvp.data.partitions import list_partitions
 from bvp.data.populate import (
     depopulate_beliefs,
     depopulate_structure,
@@ -36,6 +39,22 @@ def db_create() -> None:
     url = current_app.config["DATABASE_URL"]
     created = ensure_database_exists(url)
     click.echo(f"Database {url.rsplit('/', 1)[-1]} {'created' if created else 'already exists'}.")
+
+
+@click.command("db_partitions")
+@with_appcontext
+def db_partitions() -> None:
+    """List timed_belief's partitions: the months they hold, rows (estimated), size."""
+    partitions = list_partitions(Session().connection())
+    Session.remove()
+    if not partitions:
+        click.echo("No partitions yet: one is made per month when its first belief arrives.")
+        return
+    click.echo(f"{'partition':34} {'from (UTC)':16} {'to (UTC)':16} {'rows':>12} {'MB':>9}")
+    for p in partitions:
+        lower = "-" if p.lower.year < 2 else f"{p.lower.astimezone(UTC):%Y-%m-%d %H:%M}"
+        upper = f"{p.upper.astimezone(UTC):%Y-%m-%d %H:%M}"
+        click.echo(f"{p.name:34} {lower:16} {upper:16} {p.rows:>12,} {p.bytes / 1e6:>9.1f}")
 
 
 @click.command("db_populate")

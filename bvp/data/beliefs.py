@@ -1,7 +1,8 @@
 """Set-based time-series I/O: ``save_beliefs`` and ``latest_beliefs``.
 
 Values travel as numpy arrays. Writing is one binary ``COPY`` into a temporary
-staging table plus one ``INSERT … ON CONFLICT DO UPDATE``; reading is one
+staging table, one ``INSERT … ON CONFLICT DO NOTHING`` for the new keys and, only if
+some keys existed, one ``INSERT … ON CONFLICT DO UPDATE`` for changed values; reading is one
 ``DISTINCT ON`` query streamed back as binary ``COPY`` and decoded by numpy. No
 Python object is made per row on either path.
 """
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from bvp.data.partitions import ensure_partitions
 from bvp.data.utc import to_utc, to_utc_index
 
 BELIEF_COLUMNS = (
@@ -86,18 +88,26 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (
     event_value double precision NOT NULL
 ) ON COMMIT DROP
 """
-_UPSERT = f"""
-WITH written AS (
-    INSERT INTO timed_belief AS tb ({", ".join(BELIEF_COLUMNS)})
-    SELECT {", ".join(BELIEF_COLUMNS)} FROM {_STAGING}
-    ORDER BY {", ".join(_KEY)}  -- one lock order: overlapping writers cannot deadlock
-    ON CONFLICT ON CONSTRAINT pk_timed_belief
-    DO UPDATE SET event_value = EXCLUDED.event_value,
-        recorded_at = EXCLUDED.recorded_at, recorded_txid = EXCLUDED.recorded_txid
-    WHERE tb.event_value IS DISTINCT FROM EXCLUDED.event_value
-    RETURNING (xmax = 0) AS created
-)
-SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written
+# Two statements, because a partitioned table cannot return xmax (which would tell an
+# inserted row from an updated one). New keys are inserted first; only if some keys
+# existed does the second statement update the changed values (it also inserts any key
+# deleted in between). Both take row locks in one order: overlapping writers cannot
+# deadlock. The second statement runs on a new snapshot, so a concurrent writer's
+# committed value is overwritten, never silently kept: the last writer wins.
+_INSERT_NEW = f"""
+INSERT INTO timed_belief ({", ".join(BELIEF_COLUMNS)})
+SELECT {", ".join(BELIEF_COLUMNS)} FROM {_STAGING}
+ORDER BY {", ".join(_KEY)}
+ON CONFLICT ON CONSTRAINT pk_timed_belief DO NOTHING
+"""
+_UPDATE_CHANGED = f"""
+INSERT INTO timed_belief AS tb ({", ".join(BELIEF_COLUMNS)})
+SELECT {", ".join(BELIEF_COLUMNS)} FROM {_STAGING}
+ORDER BY {", ".join(_KEY)}
+ON CONFLICT ON CONSTRAINT pk_timed_belief
+DO UPDATE SET event_value = EXCLUDED.event_value,
+    recorded_at = EXCLUDED.recorded_at, recorded_txid = EXCLUDED.recorded_txid
+WHERE tb.event_value IS DISTINCT FROM EXCLUDED.event_value
 """
 
 
@@ -149,6 +159,7 @@ def save_beliefs(
     if n == 0:
         return SaveResult(0, 0, 0, skipped)
 
+    ensure_partitions(session, _from_pg_us(arrays["event_start"]))
     cursor = session.connection().connection.dbapi_connection.cursor()
     try:
         _check_references(cursor, arrays)
@@ -158,8 +169,12 @@ def save_beliefs(
             f"COPY {_STAGING} ({', '.join(BELIEF_COLUMNS)}) FROM STDIN WITH (FORMAT binary)",
             io.BytesIO(_encode_binary_copy(arrays)),
         )
-        cursor.execute(_UPSERT)
-        created, updated = cursor.fetchone()
+        cursor.execute(_INSERT_NEW)
+        created = cursor.rowcount
+        updated = 0
+        if created < n:
+            cursor.execute(_UPDATE_CHANGED)
+            updated = cursor.rowcount
     finally:
         cursor.close()
     return SaveResult(created, updated, n - created - updated, skipped)

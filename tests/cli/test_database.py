@@ -1,4 +1,5 @@
-"""flask db_create / db_populate / db_depopulate, and `flask db` from the repo root."""
+"""flask db_create / db_populate / db_depopulate / db_partitions, and `flask db` from the repo
+root."""
 
 import os
 import subprocess
@@ -6,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bvp.data.beliefs import latest_beliefs
 from bvp.data.models import Account, Sensor, TimedBelief, User
@@ -48,6 +49,21 @@ def test_populate_structure_and_real_data_reads_back_in_utc(app, db, redis):
     admin = db.scalar(select(User))
     assert verify_password(admin.password_hash, "s3cret-pass")
     assert "s3cret-pass" not in admin.password_hash
+
+
+def test_db_partitions_lists_the_months_the_sample_data_filled(app, db, redis):
+    run(app, "db_populate", "--structure", "--data", "--admin-password", "s3cret-pass")
+    db.execute(text("ANALYZE timed_belief"))
+    db.commit()
+    result = run(app, "db_partitions")
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split() for line in result.output.splitlines()[1:]}
+    # The sample runs from July to October 2016 (UTC); every month has its partition.
+    for month in ("07", "08", "09", "10"):
+        name = f"timed_belief_y2016m{month}"
+        assert lines[name][1] == f"2016-{month}-01"
+    total = sum(int(line[-2].replace(",", "")) for line in lines.values())
+    assert total == count(db, TimedBelief)
 
 
 def test_populate_twice_changes_nothing(app, db, redis):
@@ -111,7 +127,7 @@ def test_flask_finds_the_app_from_the_repo_root_and_migrations_are_at_head(app, 
         [*flask, "db", "current"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
     )
     assert current.returncode == 0, current.stderr
-    assert "0009 (head)" in current.stdout
+    assert "0010 (head)" in current.stdout
     history = subprocess.run(
         [*flask, "db", "history"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
     )

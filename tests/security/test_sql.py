@@ -41,6 +41,15 @@ ALLOWED = {
     ("data/belief_export.py", "export_page", "' AND '.join(conditions)"): "fixed conditions",
     # The database name from the configured URL, quoted by the dialect's preparer.
     ("data/db.py", "ensure_database_exists", "quoted"): "identifier quoted by SQLAlchemy",
+    # timed_belief's partitions: the parent's name, the catalog query that reads their
+    # bounds (both module constants) and a partition's name, made by partition_name()
+    # from a timestamp (timed_belief_yYYYYmMM).
+    ("data/partitions.py", "list_partitions", "_COVERED"): "constant query text",
+    ("data/partitions.py", "_uncovered", "_COVERED"): "constant query text",
+    ("data/partitions.py", "_coverage_of", "_COVERED"): "constant query text",
+    ("data/partitions.py", "_coverage_of", "PARENT"): "constant table name",
+    ("data/partitions.py", "_make", "PARENT"): "constant table name",
+    ("data/partitions.py", "_make", "name"): "partition_name() of a timestamp",
     # A manifest view name (pattern ^[A-Za-z_][A-Za-z0-9_.]{0,127}$), each part quoted.
     ("ingestion/runs.py", "_after_import", "name"): "validated identifier, quoted",
 }

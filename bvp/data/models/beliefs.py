@@ -47,6 +47,8 @@ class TimedBelief(Base):
 
     __table_args__ = (
         Index("ix_timed_belief_recorded_txid", "recorded_txid", postgresql_using="brin"),
+        # One partition per month of event_start, made on demand (bvp/data/partitions.py).
+        {"postgresql_partition_by": "RANGE (event_start)"},
     )
 
 
