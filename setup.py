@@ -68,8 +68,9 @@ setup(
             "fakeredis>=2.23,<3",
             # The API fuzzed from its own OpenAPI document (tests/api/test_fuzz.py)
             "schemathesis>=4.32,<5",
-            "hypothesis>=6.130,<7",
-            "hypothesis>=6.100,<7",  # property tests of the time-series core
+            "hypothesis>=6.130,<7",  # also the property tests of the time-series core
+            # Known vulnerabilities in the installed packages (./tasks audit, validate)
+            "pip-audit>=2.7,<3",
             "ruff>=0.6,<1",
             "pvanalytics>=0.2,<0.3",
             # Browser tests of the dashboard, driving Debian's chromium (no browser download)
