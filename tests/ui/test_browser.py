@@ -271,7 +271,8 @@ def test_a_viewer_sees_no_admin_links_and_is_refused_admin_pages(visit, sample):
     admin.sign_in(ADMIN)
     admin.page.get_by_role("link", name="Job queues (rq, admins)").click()
     admin.page.wait_for_url("**/rq/")
-    assert "forecasting" in admin.page.content()
+    # rq-dashboard lists the queues from a JSON request its page makes after loading.
+    admin.page.wait_for_function("document.body.innerText.includes('forecasting')")
     viewer.assert_clean(refusals_expected=True)  # the refused pages themselves
     admin.assert_clean(refusals_expected=True)  # rq-dashboard asks for a /static/favicon.ico
 
