@@ -138,9 +138,7 @@ def test_a_partition_is_named_after_its_utc_month_whatever_zone_the_bound_is_rea
     )
 
 
-def test_a_month_whose_partition_an_operator_dropped_is_made_again_on_the_next_write(
-    db, sensor
-):
+def test_a_month_whose_partition_an_operator_dropped_is_made_again_on_the_next_write(db, sensor):
     events = quarters("2036-01-10T00:00Z", 4)
     save(db, events, np.zeros(4))
     db.commit()
