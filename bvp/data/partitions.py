@@ -30,7 +30,6 @@ few pages and is used by the next write to that month.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -59,13 +58,6 @@ CROSS JOIN LATERAL (
 ) b
 WHERE i.inhparent = '{PARENT}'::regclass
 """  # noqa: S608 - constants only
-_UNCOVERED = f"""
-WITH covered (name, lower, upper) AS ({_COVERED})
-SELECT month FROM unnest(CAST(:months AS timestamptz[])) AS month
-WHERE NOT EXISTS (SELECT 1 FROM covered WHERE month >= lower AND month < upper)
-ORDER BY month
-"""  # noqa: S608 - constants only
-
 _BOUNDS_IN_SECONDS = f"""
 WITH covered (name, lower, upper) AS ({_COVERED})
 SELECT extract(epoch FROM lower)::float8, extract(epoch FROM upper)::float8 FROM covered
@@ -135,7 +127,7 @@ def ensure_partitions(session: Session, event_starts: np.ndarray) -> list[str]:
         return []
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
-    return _make(engine, [_as_utc(month) for month in missing])
+    return _make(engine, missing)
 
 
 def _coverage_of(connection: Connection) -> _Coverage:
@@ -164,17 +156,15 @@ def list_partitions(connection: Connection) -> list[Partition]:
     return [Partition(*row) for row in rows]
 
 
-def _uncovered(connection: Connection, months: Iterable[datetime]) -> list[datetime]:
-    return list(connection.execute(text(_UNCOVERED), {"months": list(months)}).scalars())
-
-
-def _make(engine: Engine, months: list[datetime]) -> list[str]:
+def _make(engine: Engine, months: np.ndarray) -> list[str]:
+    """Partitions for those of ``months`` (``datetime64[M]``) still uncovered once the
+    maker's lock is held: others may have made some meanwhile."""
     made = []
     with engine.begin() as connection:
         connection.execute(text("SET LOCAL lock_timeout = '30s'"))  # an error, never a hang
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MAKER_LOCK})
-        for month in _uncovered(connection, months):  # others may have made some by now
-            lower = month.astimezone(UTC)
+        for month in _coverage_of(connection).uncovered(months):
+            lower = _as_utc(month)
             name = partition_name(lower)
             upper = _next_month(lower)
             bounds = {"lower": lower, "upper": upper}
