@@ -7,7 +7,7 @@ import argparse
 
 from bvp.app import create_app
 from bvp.forecasting.jobs import JobSettings
-from bvp.forecasting.workers import run_worker
+from bvp.forecasting.workers import run_in_background, run_worker
 from bvp.queues import QUEUE_NAMES
 
 if __name__ == "__main__":
@@ -18,6 +18,8 @@ if __name__ == "__main__":
     args = parser.parse_args()
     app = create_app()
     with app.app_context():
+        priority = run_in_background(app.config["WORKER_NICENESS"])  # horses inherit it
+        print(f"Worker {args.name or '(unnamed)'}: CPU priority: {priority}", flush=True)
         run_worker(
             JobSettings.from_config(app.config),
             args.queue or [app.config["FORECAST_QUEUE"], "model-selection"],

@@ -52,6 +52,10 @@ DEFAULTS: dict[str, Any] = {
     # worker misses three in a row is abandoned, and retried by another worker).
     "WORKER_MAINTENANCE_SECONDS": 600,
     "JOB_HEARTBEAT_SECONDS": 30,
+    # Forecasting is background work: workers (and the work horses they fork) run at
+    # this nice value (0-19) with the batch scheduling policy, so the API on the same
+    # machine keeps the CPU it needs. 0 leaves their priority as started.
+    "WORKER_NICENESS": 10,
     # API
     "TOKEN_LIFETIME_SECONDS": 6 * 3600,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes per request body; larger is a 413
@@ -87,6 +91,9 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
         "REDIS_URL": "redis://127.0.0.1:6379/15",
         "SECRET_KEY": "testing-only-secret-key",
         "RATE_LIMIT_STORAGE_URI": "memory://",
+        # Test workers run at the test runner's priority, so a busy machine does not
+        # slow them (tests/forecasting/test_worker.py sets it to see it work).
+        "WORKER_NICENESS": 0,
     },
     "production": {},
 }
@@ -174,6 +181,12 @@ def check_settings(settings: Settings) -> None:
         raise ConfigurationError(
             f"Production refuses to start: {names} {'is' if len(missing) == 1 else 'are'} "
             "not set. Set it in the environment, a .env file or the BVP_CONFIG_FILE."
+        )
+    niceness = settings.values.get("WORKER_NICENESS")
+    if type(niceness) is not int or not 0 <= niceness <= 19:
+        raise ConfigurationError(
+            f"BVP_WORKER_NICENESS={niceness!r} is not a nice value from 0 (as started) to 19 "
+            "(lowest CPU priority); workers can only lower their priority."
         )
     if not settings.values.get("DATABASE_URL") and settings.environment != "development":
         # (development without one runs on an embedded server, see bvp/embedded.py)

@@ -114,8 +114,9 @@ def sensor(db):
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_worker(*command: str) -> None:
-    """A real worker process (default: `flask run_forecasting_worker --burst`) to the end."""
+def run_worker(*command: str) -> str:
+    """A real worker process (default: `flask run_forecasting_worker --burst`) to the end;
+    what it printed."""
     command = command or ("-m", "flask", "run_forecasting_worker", "--burst")
     env = {**os.environ, "BVP_ENV": "testing"}
     worker = subprocess.Popen(
@@ -128,9 +129,10 @@ def run_worker(*command: str) -> None:
         start_new_session=True,  # its own process group: a timeout ends the work horse too
     )
     try:
-        _, stderr = worker.communicate(timeout=240)
+        stdout, stderr = worker.communicate(timeout=240)
     except subprocess.TimeoutExpired:
         os.killpg(worker.pid, signal.SIGKILL)  # no stray horse keeps holding locks
         _, stderr = worker.communicate()
         raise AssertionError(f"the worker did not finish within 240 s:\n{stderr}") from None
     assert worker.returncode == 0, stderr
+    return stdout

@@ -92,3 +92,21 @@ def test_testing_never_uses_the_configured_database(tmp_path):
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigurationError, match="BVP_ENV='staging'"):
         load_settings(environ={"BVP_ENV": "staging"})
+
+
+def test_workers_run_as_background_work_by_default_and_only_lower_their_priority(tmp_path):
+    def niceness(environment: str, **environ: str) -> int:
+        return load_settings(
+            environment,
+            environ={"BVP_DATABASE_URL": "postgresql://db/x", "BVP_SECRET_KEY": "s", **environ},
+            dotenv_path=tmp_path / "x",
+        )["WORKER_NICENESS"]
+
+    assert niceness("production") == 10
+    assert niceness("development") == 10
+    assert niceness("testing") == 0  # test workers keep the test runner's priority
+    assert niceness("production", BVP_WORKER_NICENESS="0") == 0
+    assert niceness("production", BVP_WORKER_NICENESS="19") == 19
+    for wrong in ("-5", "20", "low"):
+        with pytest.raises(ConfigurationError, match="BVP_WORKER_NICENESS="):
+            niceness("production", BVP_WORKER_NICENESS=wrong)

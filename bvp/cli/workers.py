@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bvp.forecasting.jobs import JobSettings
-from bvp.forecasting.workers import run_worker
+from bvp.forecasting.workers import run_in_background, run_worker
 from bvp.queues import QUEUE_NAMES
 
 
@@ -27,7 +27,11 @@ def run_forecasting_worker(queues: tuple[str, ...], name: str | None, burst: boo
     """Run an rq worker; start as many as you like, on as many machines as you like."""
     queues = list(queues) or [current_app.config["FORECAST_QUEUE"], "model-selection"]
     url = current_app.config["REDIS_URL"]
-    click.echo(f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at {_safe(url)}")
+    priority = run_in_background(current_app.config["WORKER_NICENESS"])  # horses inherit it
+    click.echo(
+        f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at {_safe(url)}; "
+        f"CPU priority: {priority}"
+    )
     run_worker(
         JobSettings.from_config(current_app.config),
         queues,

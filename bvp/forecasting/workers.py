@@ -6,8 +6,12 @@ owed while Redis was unreachable are queued once it is back, by whichever worker
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from redis.exceptions import RedisError
 from rq import Worker
@@ -88,6 +92,73 @@ def drain_safely(settings: JobSettings) -> None:
         drain_owed_forecasts(settings)
     except (RedisError, SQLAlchemyError) as error:  # try again at the next maintenance
         log.warning("could not drain the forecast outbox: %s", error)
+
+
+AUTOGROUP = Path("/proc/self/autogroup")
+AUTOGROUP_ENABLED = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+def run_in_background(niceness: int) -> str:
+    """Lower this process's CPU priority to that of background work; say what it runs at.
+
+    Call it once as a worker starts, before it forks work horses: they inherit the nice
+    value and the scheduling policy. The nice value is raised to ``niceness`` (never
+    lowered: that needs privileges; 0 changes nothing at all), and the policy becomes
+    SCHED_BATCH, so a waking work horse does not preempt a running API request. At nice
+    10 a busy work horse weighs about a tenth of an API process on a shared core.
+
+    With Linux's autogroup (``sched_autogroup_enabled``, on in most distributions), nice
+    values only weigh among processes of one session: a worker leading its own session
+    (a systemd service, ``setsid``) would compete with the API as a group of equal
+    weight whatever its nice value, so that group's nice value is raised too. A worker
+    sharing its session with other processes leaves the group alone.
+    """
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return f"nice {_nice()} as started (BVP_WORKER_NICENESS={niceness})"
+    if _nice() < niceness:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    done = [f"nice {_nice()}"]
+    if hasattr(os, "sched_setscheduler"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+            done.append("SCHED_BATCH")
+        except OSError as error:
+            done.append(f"scheduling policy unchanged ({error.strerror or error})")
+    if _leads_own_autogroup():
+        done.append(_raise_autogroup_nice(niceness))
+    return ", ".join(done)
+
+
+def _nice() -> int:
+    return os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
+
+
+def _leads_own_autogroup() -> bool:
+    try:
+        enabled = AUTOGROUP_ENABLED.read_text().strip() == "1"
+        return enabled and AUTOGROUP.exists() and os.getsid(0) == os.getpid()
+    except OSError:
+        return False
+
+
+def _raise_autogroup_nice(niceness: int) -> str:
+    """The session's autogroup at ``niceness`` at least. The kernel lets unprivileged
+    processes change an autogroup's nice value once per 100 ms, machine-wide: retry."""
+    try:
+        current = int(AUTOGROUP.read_text().split()[-1])  # "/autogroup-148 nice 0"
+        if current >= niceness:
+            return f"session autogroup nice {current}"
+        for _ in range(40):
+            try:
+                AUTOGROUP.write_text(str(niceness))
+                return f"session autogroup nice {niceness}"
+            except OSError as error:
+                if error.errno != errno.EAGAIN:
+                    raise
+                time.sleep(0.05)
+        return "session autogroup nice unchanged (busy)"
+    except (OSError, ValueError, IndexError) as error:
+        return f"session autogroup nice unchanged ({error})"
 
 
 def run_worker(

@@ -1,7 +1,11 @@
 """A real worker process consumes real jobs from real Redis and writes forecasts."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 from rq import Queue
 from rq.job import Job
 from sqlalchemy import select
@@ -9,6 +13,7 @@ from sqlalchemy import select
 from bvp.data.beliefs import latest_beliefs, save_beliefs
 from bvp.data.models import DataSource
 from bvp.forecasting.jobs import create_forecasting_jobs
+from bvp.queues import get_queue
 from tests.conftest import run_worker
 
 ORIGIN = pd.Timestamp("2024-06-03T00:00Z")
@@ -112,3 +117,56 @@ def test_another_accounts_sensor_is_never_a_regressor(db, sensor):
     sensor.attributes = {"regressors": [theirs.id, ours.id]}
     db.commit()
     assert regressors_of(db, sensor) == [ours.id]
+
+
+def report_cpu_priority() -> dict:
+    """A job reporting the CPU priority of the work horse running it, and its worker's."""
+    autogroup = Path("/proc/self/autogroup")
+    return {
+        "horse_nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "worker_nice": os.getpriority(os.PRIO_PROCESS, os.getppid()),
+        "policy": os.sched_getscheduler(0),
+        "autogroup": autogroup.read_text().strip() if autogroup.exists() else None,
+    }
+
+
+def autogroup_enabled() -> bool:
+    enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    return enabled.exists() and enabled.read_text().strip() == "1"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling only")
+@pytest.mark.parametrize("command", [("-m", "flask", "run_forecasting_worker"), ("worker.py",)])
+def test_jobs_run_as_background_work_at_the_configured_niceness(redis, monkeypatch, command):
+    job = get_queue(redis, "forecasting").enqueue(report_cpu_priority)
+    monkeypatch.setenv("BVP_WORKER_NICENESS", "7")
+
+    printed = run_worker(*command, "--queue", "forecasting", "--burst")
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)  # a worker only ever lowers its priority
+    expected = max(ours, 7)
+    seen = Job.fetch(job.id, connection=redis).return_value()
+    assert (seen["worker_nice"], seen["horse_nice"]) == (expected, expected)
+    assert seen["policy"] == os.SCHED_BATCH  # a waking horse does not preempt a request
+    assert f"CPU priority: nice {expected}, SCHED_BATCH" in printed
+    if autogroup_enabled():
+        # The worker leads its own session here (as under systemd): with autogroup, the
+        # session's group must be lowered too, or nice would not weigh against the API.
+        assert seen["autogroup"].endswith(f"nice {expected}")
+        assert f"session autogroup nice {expected}" in printed
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling only")
+def test_niceness_0_leaves_workers_at_the_priority_they_were_started_with(redis, monkeypatch):
+    job = get_queue(redis, "forecasting").enqueue(report_cpu_priority)
+    monkeypatch.setenv("BVP_WORKER_NICENESS", "0")
+
+    printed = run_worker(
+        "-m", "flask", "run_forecasting_worker", "--queue", "forecasting", "--burst"
+    )
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    seen = Job.fetch(job.id, connection=redis).return_value()
+    assert (seen["worker_nice"], seen["horse_nice"]) == (ours, ours)
+    assert seen["policy"] == os.sched_getscheduler(0)
+    assert f"CPU priority: nice {ours} as started" in printed
