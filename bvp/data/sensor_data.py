@@ -49,12 +49,21 @@ def store_posted_series(
     """Store ``series`` as beliefs of ``sensor`` by ``source_id``; idempotent for re-posts."""
     start = pd.Timestamp(to_utc(series.start, "start"))
     resolution = sensor.event_resolution
-    check_on_grid(start, resolution, sensor.timezone)
+    # Off the grid is refused before anything else. A DST change may move the grid, so
+    # every stored event is checked; at the sensor's own resolution those are the posted
+    # events, checked once (the grid check is a good part of a small post's time).
+    as_posted = series.resolution == resolution and len(series.values) > 0
+    if as_posted:
+        posted = pd.date_range(start, periods=len(series.values), freq=resolution)
+        check_on_grid(posted, resolution, sensor.timezone)
+    else:
+        check_on_grid(start, resolution, sensor.timezone)
     values = convert(series.values, series.unit, sensor.unit, series.resolution)
     events, values = to_resolution(
         start, values, series.resolution, resolution, parse_unit(sensor.unit).is_rate
     )
-    check_on_grid(events, resolution, sensor.timezone)  # a DST change may move the grid
+    if not as_posted:
+        check_on_grid(events, resolution, sensor.timezone)
     already_known = 0
     if series.prior is None:
         # Without an explicit belief time, values this source already believes are not new

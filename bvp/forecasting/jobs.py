@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Retry, get_current_job
+from rq import Queue, Retry, get_current_job
 from rq.job import Job, JobStatus
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -76,44 +76,77 @@ def create_forecasting_jobs(
     """Enqueue one job per (sensor, horizon) at ``origin``; return their ids.
 
     A job that is already waiting or running under the same id is left as it is.
-    Call this after the data's transaction has committed.
+    Call this after the data's transaction has committed. Three Redis round trips
+    however many jobs: take the enqueue locks, read the jobs' statuses, enqueue.
     """
     rq_queue = get_queue(connection, queue)
-    job_ids = []
-    for sensor_id in sensor_ids:
-        for horizon in horizons:
-            job_id = forecast_job_id(sensor_id, horizon, origin)
-            job_ids.append(job_id)
-            # Check-then-enqueue under a short lock, so two writers racing for the same
-            # work queue it once.
-            lock = f"bvp:enqueue-lock:{job_id}"
-            if not connection.set(lock, 1, nx=True, ex=10):
-                continue  # another process is queueing this very job right now
-            try:
-                if _is_waiting(connection, job_id):
-                    continue
-                rq_queue.enqueue(
-                    run_forecasting_job,
-                    sensor_id,
-                    int(horizon.total_seconds()),
-                    to_utc(origin).isoformat(),
-                    None,  # as_of: the job reads what is known when it runs (see below)
-                    model_max_age_seconds=int(model_max_age.total_seconds()),
-                    model=model,
-                    job_id=job_id,
-                    retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 10)
-                    if retries
-                    else None,
-                    job_timeout=timeout,
-                    result_ttl=7 * 24 * 3600,
-                    failure_ttl=30 * 24 * 3600,
-                    description=f"forecast sensor {sensor_id} {iso_duration(horizon)} ahead "
-                    f"from {to_utc(origin):%Y-%m-%dT%H:%MZ}",
+    wanted = {
+        forecast_job_id(sensor_id, horizon, origin): (sensor_id, horizon)
+        for sensor_id in sensor_ids
+        for horizon in horizons
+    }
+    job_ids = list(wanted)
+    # Check-then-enqueue under a short lock per job, so two writers racing for the same
+    # work queue it once; a job whose lock another process holds is being queued by it.
+    locks = {job_id: f"bvp:enqueue-lock:{job_id}" for job_id in job_ids}
+    with connection.pipeline(transaction=False) as pipe:
+        for lock in locks.values():
+            pipe.set(lock, 1, nx=True, ex=10)
+        taken = [job_id for job_id, ok in zip(job_ids, pipe.execute(), strict=True) if ok]
+    if not taken:
+        return job_ids
+    enqueued = False
+    try:
+        statuses = job_statuses(connection, taken)
+        to_queue = [job_id for job_id in taken if statuses[job_id] not in _WAITING]
+        with connection.pipeline() as pipe:
+            if to_queue:
+                rq_queue.enqueue_many(
+                    [
+                        _job_data(
+                            job_id, *wanted[job_id], origin, retries, timeout, model_max_age, model
+                        )
+                        for job_id in to_queue
+                    ],
+                    pipeline=pipe,
                 )
-            finally:
-                connection.delete(lock)
+            pipe.delete(*(locks[job_id] for job_id in taken))
+            pipe.execute()  # one transaction: the jobs are queued and the locks let go
+            enqueued = True
+    finally:
+        if not enqueued:
+            connection.delete(*(locks[job_id] for job_id in taken))
     log.debug("forecasting jobs: %s", job_ids)
     return job_ids
+
+
+def _job_data(
+    job_id: str,
+    sensor_id: int,
+    horizon: timedelta,
+    origin: datetime,
+    retries: int,
+    timeout: int,
+    model_max_age: timedelta,
+    model: str | None,
+):
+    return Queue.prepare_data(
+        run_forecasting_job,
+        (
+            sensor_id,
+            int(horizon.total_seconds()),
+            to_utc(origin).isoformat(),
+            None,  # as_of: the job reads what is known when it runs (see below)
+        ),
+        {"model_max_age_seconds": int(model_max_age.total_seconds()), "model": model},
+        job_id=job_id,
+        retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 10) if retries else None,
+        timeout=timeout,
+        result_ttl=7 * 24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+        description=f"forecast sensor {sensor_id} {iso_duration(horizon)} ahead "
+        f"from {to_utc(origin):%Y-%m-%dT%H:%MZ}",
+    )
 
 
 def _is_waiting(connection: Redis, job_id: str) -> bool:

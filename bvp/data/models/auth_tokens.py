@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from bvp.data.db import Base
 from bvp.data.models.accounts import User
@@ -43,7 +43,16 @@ def issue_token(session: Session, user: User, lifetime: timedelta) -> tuple[str,
 
 def user_for_token(session: Session, token: str) -> tuple[User, AuthToken] | None:
     """The active user a valid (known, unexpired, unrevoked) token belongs to."""
-    record = session.scalar(select(AuthToken).where(AuthToken.token_hash == _hash(token)))
+    record = (
+        session.scalars(
+            select(AuthToken)
+            .where(AuthToken.token_hash == _hash(token))
+            # the user and their roles in the same query: every request asks for both
+            .options(joinedload(AuthToken.user).joinedload(User.roles))
+        )
+        .unique()
+        .one_or_none()
+    )
     if record is None or record.revoked_at is not None or record.expires_at <= utcnow():
         return None
     if not record.user.active:
