@@ -7,7 +7,8 @@ migrations; Redis db 9, flushed before and after) and two forecasting workers
 clients, each a user of an account of its own with a bearer token, post one-day batches
 (96 quarter-hour values) to their own sensors for ``--seconds``: successive days, so
 every post stores new beliefs and enqueues forecasting jobs as in production. Each client
-posts every ``--interval`` seconds (0: as fast as its responses come back).
+posts every ``--interval`` seconds (0: as fast as its responses come back), on a phase
+of its own (random; ``--in-step``: all clients post at the same instant).
 
 It prints requests/s, the posts' p50/p95/p99 latency, errors by status, the forecasting
 queue's drain time after posting stops (until the queue is empty and no job runs), and
@@ -17,7 +18,7 @@ $TMPDIR/bench-load-worker-<n>.log. The rate limit
 (BVP_RATE_LIMIT) is set to 1,000,000 per minute so that it never refuses a post; it is
 still counted in Redis on every request, as in production.
 
-Usage: python bench/load.py [--clients 50] [--seconds 60] [--interval 2]
+Usage: python bench/load.py [--clients 50] [--seconds 60] [--interval 2] [--in-step]
 """
 
 from __future__ import annotations
@@ -140,8 +141,9 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     )
 
 
-def start_forecasting_worker(number: int) -> subprocess.Popen:
+def start_forecasting_worker(number: int, niceness: int | None) -> subprocess.Popen:
     log = LOG_DIR / f"bench-load-worker-{number}.log"  # rq logs every job at INFO
+    env = ENV if niceness is None else {**ENV, "BVP_WORKER_NICENESS": str(niceness)}
     return subprocess.Popen(
         [
             sys.executable,
@@ -156,7 +158,7 @@ def start_forecasting_worker(number: int) -> subprocess.Popen:
             f"bench-load-{os.getpid()}-{number}",
         ],
         cwd=REPO,
-        env=ENV,
+        env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -190,48 +192,68 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 
 async def run_client(
-    client: Client, base_url: str, seconds: float, interval: float, rng: random.Random
+    client: Client, http: httpx.AsyncClient, first_post: float, seconds: float, interval: float
 ) -> None:
-    """Post successive days round-robin over the client's sensors until time is up."""
-    async with httpx.AsyncClient(
-        base_url=base_url,
-        headers={"Authorization": f"Bearer {client.token}"},
-        timeout=30,
-    ) as http:
-        await asyncio.sleep(rng.uniform(0, interval))  # clients do not start in step
-        started = time.perf_counter()
-        next_post = started
-        n = 0
-        while time.perf_counter() - started < seconds:
-            sensor_id = client.sensor_ids[n % len(client.sensor_ids)]
-            day = FIRST_DAY + DAY * (n // len(client.sensor_ids))
-            values = [round(rng.uniform(0, 5), 3) for _ in range(96)]
-            body = {"start": day.isoformat(), "resolution": "PT15M", "values": values, "unit": "kW"}
-            sent = time.perf_counter()
-            try:
-                response = await http.post(f"/api/v1/sensors/{sensor_id}/data", json=body)
-            except httpx.TransportError as error:
-                client.statuses[type(error).__name__] += 1
-                client.failed.append((sensor_id, day, values))
+    """Post successive days round-robin over the client's sensors, from ``first_post``
+    (a ``perf_counter`` time) every ``interval`` seconds, until ``seconds`` have passed."""
+    rng = random.Random(client.token)
+    await asyncio.sleep(max(0.0, first_post - time.perf_counter()))
+    next_post = first_post
+    n = 0
+    while time.perf_counter() - first_post < seconds:
+        sensor_id = client.sensor_ids[n % len(client.sensor_ids)]
+        day = FIRST_DAY + DAY * (n // len(client.sensor_ids))
+        values = [round(rng.uniform(0, 5), 3) for _ in range(96)]
+        body = {"start": day.isoformat(), "resolution": "PT15M", "values": values, "unit": "kW"}
+        sent = time.perf_counter()
+        try:
+            response = await http.post(f"/api/v1/sensors/{sensor_id}/data", json=body)
+        except httpx.TransportError as error:
+            client.statuses[type(error).__name__] += 1
+            client.failed.append((sensor_id, day, values))
+        else:
+            client.latencies.append(time.perf_counter() - sent)
+            ok = response.status_code == 200 and response.json()["created"] == 96
+            client.statuses[response.status_code if ok else f"{response.status_code}*"] += 1
+            if ok:
+                client.posted.append((sensor_id, day, values))
+                client.job_ids.update(response.json()["forecasting_jobs"])
             else:
-                client.latencies.append(time.perf_counter() - sent)
-                ok = response.status_code == 200 and response.json()["created"] == 96
-                client.statuses[response.status_code if ok else f"{response.status_code}*"] += 1
-                if ok:
-                    client.posted.append((sensor_id, day, values))
-                    client.job_ids.update(response.json()["forecasting_jobs"])
-                else:
-                    client.failed.append((sensor_id, day, values))
-            n += 1
-            next_post = max(next_post + interval, time.perf_counter())
-            await asyncio.sleep(next_post - time.perf_counter())
+                client.failed.append((sensor_id, day, values))
+        n += 1
+        next_post = max(next_post + interval, time.perf_counter())
+        await asyncio.sleep(next_post - time.perf_counter())
 
 
-async def post_load(clients: list[Client], base_url: str, seconds: float, interval: float):
+async def post_load(
+    clients: list[Client], base_url: str, seconds: float, interval: float, in_step: bool
+) -> float:
+    """Every client posts on its own phase of ``interval`` (random, fixed), or all at once
+    with ``in_step``. Returns the seconds from the first post to the last response.
+
+    The HTTP clients are made before the first post is timed: making one takes tens of
+    milliseconds of CPU (its TLS context), and made as the posting starts they held up the
+    event loop for a second, so that the clients due in that second all posted at once.
+    """
     rng = random.Random(9)
-    await asyncio.gather(
-        *(run_client(c, base_url, seconds, interval, random.Random(rng.random())) for c in clients)
-    )
+    https = [
+        httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {c.token}"}, timeout=30
+        )
+        for c in clients
+    ]
+    start = time.perf_counter() + 0.5
+    phases = [0.0 if in_step else rng.uniform(0, interval) for _ in clients]
+    try:
+        await asyncio.gather(
+            *(
+                run_client(client, http, start + phase, seconds, interval)
+                for client, http, phase in zip(clients, https, phases, strict=True)
+            )
+        )
+    finally:
+        await asyncio.gather(*(http.aclose() for http in https))
+    return time.perf_counter() - start
 
 
 def forecasting_backlog(connection: redis.Redis) -> tuple[int, int, int]:
@@ -336,8 +358,18 @@ def main() -> int:
     parser.add_argument(
         "--interval", type=float, default=2.0, help="seconds between a client's posts (0: none)"
     )
+    parser.add_argument(
+        "--in-step",
+        action="store_true",
+        help="all clients post at the same instant (default: each on a random phase)",
+    )
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--forecasting-workers", type=int, default=2)
+    parser.add_argument(
+        "--worker-niceness",
+        type=int,
+        help="BVP_WORKER_NICENESS for the forecasting workers (default: the setting's, 10)",
+    )
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--drain-timeout", type=float, default=900)
     args = parser.parse_args()
@@ -352,23 +384,30 @@ def main() -> int:
     print(f"# {platform.node()} {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, {URL}")
     print(
         f"# gunicorn {args.gunicorn_workers} sync workers on 127.0.0.1:{args.port}, "
-        f"{args.forecasting_workers} forecasting workers, Redis {REDIS_URL}"
+        f"{args.forecasting_workers} forecasting workers (niceness "
+        f"{'default' if args.worker_niceness is None else args.worker_niceness}), "
+        f"Redis {REDIS_URL}"
     )
     print(
         f"# {args.clients} clients x {args.sensors_per_client} sensor(s), one-day posts "
-        f"(96 values) every {args.interval:g} s per client for {args.seconds:g} s; "
+        f"(96 values) every {args.interval:g} s per client"
+        f"{', all in step' if args.in_step else ', each on its own phase'}, "
+        f"for {args.seconds:g} s; "
         f"set up in {time.perf_counter() - started:.1f} s\n"
     )
     processes: list[subprocess.Popen] = []
     try:
         processes.append(start_gunicorn(args.port, args.gunicorn_workers))
-        processes += [start_forecasting_worker(i) for i in range(args.forecasting_workers)]
+        processes += [
+            start_forecasting_worker(i, args.worker_niceness)
+            for i in range(args.forecasting_workers)
+        ]
         wait_for_api(base_url, processes)
         time.sleep(2)  # the forecasting workers are up and idle
 
-        posting = time.perf_counter()
-        asyncio.run(post_load(clients, base_url, args.seconds, args.interval))
-        posting = time.perf_counter() - posting
+        posting = asyncio.run(
+            post_load(clients, base_url, args.seconds, args.interval, args.in_step)
+        )
         backlog_at_stop = forecasting_backlog(connection)
         p99, errors = report_posts(clients, posting, backlog_at_stop)
         drain, backlog = 0.0, backlog_at_stop
