@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import fakeredis
 import pytest
 from rq import Queue
+from rq.job import Job, JobStatus
 
 from bvp.forecasting.jobs import create_forecasting_jobs, forecast_job_id, parse_horizons
 
@@ -56,3 +57,19 @@ def test_racing_writers_queue_the_same_work_once(fake_redis):
         )
     assert all(r == results[0] for r in results)
     assert Queue("forecasting", connection=fake_redis).count == 2
+
+
+def test_enqueue_locks_are_let_go_with_the_jobs(fake_redis):
+    # A lock left behind would silently keep the same work from being queued again for
+    # ten seconds once the first jobs have run.
+    job_ids = create_forecasting_jobs(fake_redis, [1, 2], ORIGIN, HORIZONS)
+    assert fake_redis.keys("bvp:enqueue-lock:*") == []
+    queue = Queue("forecasting", connection=fake_redis)
+    for job_id in job_ids:  # as a worker would: taken off the queue, run, finished
+        queue.remove(job_id)
+        Job.fetch(job_id, connection=fake_redis).set_status(JobStatus.FINISHED)
+
+    create_forecasting_jobs(fake_redis, [1, 2], ORIGIN, HORIZONS)
+
+    assert sorted(queue.job_ids) == sorted(job_ids)
+    assert fake_redis.keys("bvp:enqueue-lock:*") == []
