@@ -95,7 +95,6 @@ def create_forecasting_jobs(
         taken = [job_id for job_id, ok in zip(job_ids, pipe.execute(), strict=True) if ok]
     if not taken:
         return job_ids
-    enqueued = False
     try:
         statuses = job_statuses(connection, taken)
         to_queue = [job_id for job_id in taken if statuses[job_id] not in _WAITING]
@@ -112,10 +111,9 @@ def create_forecasting_jobs(
                 )
             pipe.delete(*(locks[job_id] for job_id in taken))
             pipe.execute()  # one transaction: the jobs are queued and the locks let go
-            enqueued = True
-    finally:
-        if not enqueued:
-            connection.delete(*(locks[job_id] for job_id in taken))
+    except BaseException:
+        connection.delete(*(locks[job_id] for job_id in taken))  # the next writer may try
+        raise
     log.debug("forecasting jobs: %s", job_ids)
     return job_ids
 
