@@ -29,7 +29,10 @@ def test_cron_command_queues_the_periodic_job_and_a_worker_runs_it(app, db, sens
     sensor.attributes = {"reforecast_every": "PT1H"}
     db.commit()
     now = pd.Timestamp.now(tz="UTC").floor("15min")
-    index = pd.date_range(now - pd.Timedelta(days=3), now, freq="15min", inclusive="left")
+    # The job takes its origin (the hour) when the worker runs it, which may be in the
+    # next hour: data up to then, so a lag of a day is known for every forecast event.
+    end = now + pd.Timedelta(hours=1)
+    index = pd.date_range(now - pd.Timedelta(days=3), end, freq="15min", inclusive="left")
     save_beliefs(
         db,
         {"event_start": index, "event_value": np.arange(len(index)) % 96 * 1.0},
