@@ -27,4 +27,5 @@ if __name__ == "__main__":
             burst=args.burst,
             maintenance_seconds=app.config["WORKER_MAINTENANCE_SECONDS"],
             heartbeat_seconds=app.config["JOB_HEARTBEAT_SECONDS"],
+            model_threads=app.config["MODEL_THREADS"],
         )

@@ -56,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     # this nice value (0-19) with the batch scheduling policy, so the API on the same
     # machine keeps the CPU it needs. 0 leaves their priority as started.
     "WORKER_NICENESS": 10,
+    "MODEL_THREADS": 1,  # per job: one worker per core, each model on one thread
     # API
     "TOKEN_LIFETIME_SECONDS": 6 * 3600,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes per request body; larger is a 413
@@ -187,6 +188,12 @@ def check_settings(settings: Settings) -> None:
         raise ConfigurationError(
             f"BVP_WORKER_NICENESS={niceness!r} is not a nice value from 0 (as started) to 19 "
             "(lowest CPU priority); workers can only lower their priority."
+        )
+    threads = settings.values.get("MODEL_THREADS")
+    if type(threads) is not int or threads < 1:
+        raise ConfigurationError(
+            f"BVP_MODEL_THREADS={threads!r} is not a whole number of threads from 1 "
+            "(one worker per core: keep 1)."
         )
     if not settings.values.get("DATABASE_URL") and settings.environment != "development":
         # (development without one runs on an embedded server, see bvp/embedded.py)

@@ -17,7 +17,6 @@ from bvp.data.models import ModelSelection
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.transactional import transactional
 from bvp.data.utc import to_utc
-from bvp.forecasting.backtest import MODELS, summary_by_horizon
 from bvp.forecasting.jobs import (
     DONE,
     JobSettings,
@@ -28,6 +27,7 @@ from bvp.forecasting.jobs import (
     parse_duration,
     parse_horizons,
 )
+from bvp.forecasting.models import MODELS
 from bvp.forecasting.pipeline import (
     backtest_sensor,
     current_model,
@@ -156,13 +156,15 @@ def backtest(
             )
     except (LookupError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    if results.empty:
+    if results.forecasts.empty:
         raise click.ClickException("No whole day in that window to backtest.")
     if as_json:
-        click.echo(results.assign(origin=results["origin"].astype(str)).to_json(orient="records"))
+        click.echo(results.per_origin().to_json(orient="records", date_format="iso"))
         return
-    click.echo(f"{results['origin'].nunique()} origins (local midnights), sensor {sensor_id}\n")
-    click.echo(summary_by_horizon(results).round(3).to_string())
+    origins = results.forecasts["origin"].nunique()
+    click.echo(f"{origins} origins (local midnights), sensor {sensor_id}; MASE on one scale:")
+    click.echo(f"the day-ago naive MAE before the first origin, {results.scale:.4g}\n")
+    click.echo(results.by_horizon().round(3).to_string())
 
 
 @forecasts.command("models")

@@ -39,6 +39,7 @@ def run_forecasting_worker(queues: tuple[str, ...], name: str | None, burst: boo
         burst=burst,
         maintenance_seconds=current_app.config["WORKER_MAINTENANCE_SECONDS"],
         heartbeat_seconds=current_app.config["JOB_HEARTBEAT_SECONDS"],
+        model_threads=current_app.config["MODEL_THREADS"],
     )
 
 

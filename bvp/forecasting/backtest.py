@@ -1,38 +1,59 @@
-"""Rolling-origin backtests: forecast each past day as if it were tomorrow, and score.
+"""Rolling-origin backtests and the choice of a sensor's model.
 
-Pure functions of pandas data. Every origin sees only what was measured before it; the
-scores are MAE, MASE (MAE over the in-sample mean absolute day-on-day change, so below 1
-beats "same time yesterday" on that history), bias (mean forecast minus actual), and,
-for models with quantiles, the mean pinball loss and the p10-p90 coverage.
+Pure functions of pandas data. Every origin sees only what was measured before it;
+models with ``refit_every`` are fitted at the first origin and again when that long has
+passed (weekly), and forecast the origins between from their own history. Scores come
+from ``bvp.forecasting.scores``, over the points every model forecast.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from bvp.data.utc import iso_duration
-from bvp.forecasting.models import learned, naive
+from bvp.forecasting.calibration import interval_offsets, with_intervals
+from bvp.forecasting.models import ENSEMBLE, MODELS, Model
+from bvp.forecasting.scores import common_points, mase_scale, score, score_table
 
-DAY = pd.Timedelta(days=1)
-
-
-def _naive(season: pd.Timedelta) -> Callable:
-    def forecast(history, origin, events, resolution, **_context) -> pd.DataFrame:
-        values = naive.seasonal_naive(history, origin, events, resolution, season=season)
-        return pd.DataFrame({0.5: values.to_numpy()}, index=events)
-
-    return forecast
+ENSEMBLE_SIZES = (2, 3)  # the mean of the best two, or of the best three, models
 
 
-MODELS: dict[str, Callable[..., pd.DataFrame]] = {
-    "naive-1d": _naive(pd.Timedelta(days=1)),
-    "naive-7d": _naive(pd.Timedelta(days=7)),
-    "ridge": learned.ridge,
-    "gbm-quantiles": learned.boosted_quantiles,
-}
+@dataclass
+class Backtest:
+    """Forecasts of every model from every origin, long: model, origin, event, ahead
+    (how far after the origin the event ends), 0.5 (the median) and actual."""
+
+    forecasts: pd.DataFrame
+    scale: float  # the fixed MASE scale: day-ago naive MAE before the first origin
+    horizons: list[pd.Timedelta] = field(default_factory=list)
+
+    def summary(self, horizon: pd.Timedelta | None = None) -> pd.DataFrame:
+        """Scores per model over events up to ``horizon`` ahead (default: all), best first."""
+        within = self.forecasts
+        if horizon is not None:
+            within = within[within["ahead"] <= horizon]
+        return score_table(within, self.scale)
+
+    def by_horizon(self) -> pd.DataFrame:
+        """Scores per horizon (ISO 8601) and model."""
+        tables = {iso_duration(h.to_pytimedelta()): self.summary(h) for h in sorted(self.horizons)}
+        return pd.concat(tables, names=["horizon"])
+
+    def per_origin(self) -> pd.DataFrame:
+        """Scores per horizon, model and origin, with the points each was scored on, over
+        the points every model forecast."""
+        common = common_points(self.forecasts)
+        rows = []
+        for horizon in sorted(self.horizons):
+            within = common[common["ahead"] <= horizon]
+            for (model, origin), group in within.groupby(["model", "origin"], sort=False):
+                scores = score(group[[0.5]], group["actual"].to_numpy(), self.scale)
+                horizon_text = iso_duration(horizon.to_pytimedelta())
+                rows.append({"horizon": horizon_text, "model": model, "origin": origin} | scores)
+        return pd.DataFrame(rows)
 
 
 def backtest(
@@ -40,93 +61,122 @@ def backtest(
     origins: list[pd.Timestamp],
     horizon: pd.Timedelta,
     resolution: pd.Timedelta,
-    models: list[str],
+    models: dict[str, Model] | list[str],
     lead_times: list[pd.Timedelta] | None = None,
     **context,
-) -> pd.DataFrame:
-    """One row per (model, origin, horizon) with its scores; ``context`` goes to models.
-
-    Each origin's forecast reaches ``horizon`` ahead; it is also scored over its first
-    ``lead_times`` (e.g. the first hour and the first six hours), as the forecasts
-    queued for those horizons would be.
-    """
-    rows = []
-    horizons = sorted({*(lead_times or []), horizon})
-    for origin in origins:
-        events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
-        actual = history.reindex(events).to_numpy()
-        past = history[history.index + resolution <= origin]
-        scale = np.nanmean(np.abs(past.to_numpy() - past.reindex(past.index - DAY).to_numpy()))
-        for name in models:
-            forecast = MODELS[name](past, origin, events, resolution, **context)
-            for ahead in horizons:
-                steps = int(ahead / resolution)
-                rows.append(
+) -> Backtest:
+    """Forecast ``horizon`` ahead from each origin with each model; ``context`` goes to
+    the models. Also scored over the first ``lead_times`` of each forecast (the first
+    hour, the first six), as the jobs queued for those horizons would be."""
+    if isinstance(models, list):
+        models = {name: MODELS[name] for name in models}
+    frames = []
+    for name, model in models.items():
+        fitted, fitted_at = None, None
+        for origin in origins:
+            if fitted is None or _due(model, origin - fitted_at):
+                fitted, fitted_at = (
+                    model.fit(history, origin, resolution, horizon, **context),
+                    origin,
+                )
+            events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
+            forecast = fitted(history, origin, events)
+            frames.append(
+                pd.DataFrame(
                     {
                         "model": name,
-                        "horizon": iso_duration(ahead.to_pytimedelta()),
                         "origin": origin,
-                        **score(forecast.iloc[:steps], actual[:steps], scale),
+                        "event": events,
+                        "ahead": events + resolution - origin,
+                        0.5: forecast[0.5].to_numpy(dtype=float),
+                        "actual": history.reindex(events).to_numpy(dtype=float),
                     }
                 )
-    return pd.DataFrame(rows)
+            )
+    forecasts = pd.concat(frames, ignore_index=True) if frames else _empty()
+    scale = mase_scale(history, origins[0], resolution) if origins else np.nan
+    return Backtest(forecasts, scale, sorted({*(lead_times or []), horizon}))
 
 
-def score(forecast: pd.DataFrame, actual: np.ndarray, scale: float) -> dict[str, float]:
-    median = forecast[0.5].to_numpy()
-    ok = ~np.isnan(median) & ~np.isnan(actual)
-    if not ok.any():
-        return {
-            "mae": np.nan,
-            "mase": np.nan,
-            "bias": np.nan,
-            "pinball": np.nan,
-            "coverage": np.nan,
-        }
-    error = median[ok] - actual[ok]
-    mae = float(np.mean(np.abs(error)))
-    quantiles = [q for q in forecast.columns if q != 0.5]
-    losses = [_pinball(forecast[q].to_numpy()[ok], actual[ok], q) for q in forecast.columns]
-    coverage = np.nan
-    if 0.1 in quantiles and 0.9 in quantiles:
-        low, high = forecast[0.1].to_numpy()[ok], forecast[0.9].to_numpy()[ok]
-        coverage = float(np.mean((actual[ok] >= low) & (actual[ok] <= high)))
-    return {
-        "mae": mae,
-        "mase": mae / scale if scale and np.isfinite(scale) and scale > 0 else np.nan,
-        "bias": float(np.mean(error)),
-        "pinball": float(np.mean(losses)),
-        "coverage": coverage,
+def _due(model: Model, since_fit: pd.Timedelta) -> bool:
+    return model.refit_every is None or since_fit >= model.refit_every
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=["model", "origin", "event", "ahead", 0.5, "actual"])
+
+
+@dataclass
+class Choice:
+    """The model a backtest chose, with what it needs to forecast and what it scored."""
+
+    model: str
+    members: list[str]  # of an ensemble
+    mase: float | None
+    scores: dict[str, dict[str, float | None]]  # per candidate
+    offsets: dict[str, list[float]] | None  # calibrated interval offsets per local hour
+    coverage: float | None = None  # of those offsets on the backtest's own days
+
+    def label(self) -> str:
+        return f"{self.model} of {' + '.join(self.members)}" if self.members else self.model
+
+
+def with_ensembles(result: Backtest) -> tuple[Backtest, list[str]]:
+    """Add the ensemble of the best models (the mean of their medians) as a candidate;
+    its members. The members' backtest forecasts are reused: nothing is fitted again."""
+    table = result.summary()
+    ranked = [m for m in table.index if np.isfinite(table.loc[m, "mase"])]
+    forecasts = result.forecasts
+    best, best_members = np.inf, []
+    for size in ENSEMBLE_SIZES:
+        if len(ranked) < size:
+            break
+        members = ranked[:size]
+        candidate = _mean_of(forecasts, members)
+        mase = score_table(
+            pd.concat([forecasts[forecasts.model == members[0]], candidate]), result.scale
+        ).loc[ENSEMBLE, "mase"]
+        if mase < best:
+            best, best_members, best_frame = mase, members, candidate
+    if not best_members:
+        return result, []
+    combined = pd.concat([forecasts, best_frame], ignore_index=True)
+    return Backtest(combined, result.scale, result.horizons), best_members
+
+
+def _mean_of(forecasts: pd.DataFrame, members: list[str]) -> pd.DataFrame:
+    chosen = forecasts[forecasts["model"].isin(members)]
+    keys = ["origin", "event", "ahead"]
+    mean = chosen.groupby(keys, sort=False).agg({0.5: "mean", "actual": "first"})
+    return mean.reset_index().assign(model=ENSEMBLE)
+
+
+def choose(result: Backtest, timezone: str) -> Choice | None:
+    """The candidate (an ensemble among them) with the lowest MASE, and its interval
+    offsets calibrated on its own backtest errors; None if no model could be scored."""
+    result, members = with_ensembles(result)
+    table = result.summary()
+    if table.empty or table["mase"].isna().all():
+        return None
+    model = str(table["mase"].idxmin())
+    chosen = result.forecasts[result.forecasts["model"] == model]
+    events = pd.DatetimeIndex(chosen["event"])
+    offsets = interval_offsets(
+        events, chosen[0.5].to_numpy(), chosen["actual"].to_numpy(), timezone
+    )
+    banded = with_intervals(pd.Series(chosen[0.5].to_numpy(), index=events), offsets, timezone)
+    actual = chosen["actual"].to_numpy(dtype=float)
+    known = ~np.isnan(actual) & banded[0.5].notna().to_numpy()
+    inside = (actual >= banded[0.1].to_numpy()) & (actual <= banded[0.9].to_numpy())
+    scores = {
+        name: {k: None if pd.isna(v) else float(v) for k, v in row.items()}
+        for name, row in table.iterrows()
     }
-
-
-def _pinball(predicted: np.ndarray, actual: np.ndarray, quantile: float) -> float:
-    difference = actual - predicted
-    return float(np.mean(np.maximum(quantile * difference, (quantile - 1) * difference)))
-
-
-SCORES = ["mae", "mase", "bias", "pinball", "coverage"]
-
-
-def summary(results: pd.DataFrame, horizon: str | None = None) -> pd.DataFrame:
-    """Mean scores per model (at one horizon: the longest by default), best MASE first,
-    over the origins every model could forecast: a model that skips hard days (too
-    little history yet) must not win on the easy ones."""
-    horizon = horizon or _longest(results["horizon"])
-    at = results[results["horizon"] == horizon]
-    mase = at.pivot_table(index="origin", columns="model", values="mase", dropna=False)
-    common = mase.dropna().index
-    if len(common):
-        at = at[at["origin"].isin(common)]
-    return at.groupby("model")[SCORES].mean().sort_values("mase")
-
-
-def summary_by_horizon(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean scores per model and horizon."""
-    table = results.groupby(["horizon", "model"])[SCORES].mean()
-    order = sorted(results["horizon"].unique(), key=lambda h: pd.Timedelta(h))
-    return table.reindex(order, level="horizon")
-
-
-def _longest(horizons: pd.Series) -> str:
-    return max(horizons.unique(), key=lambda h: pd.Timedelta(h))
+    return Choice(
+        model=model,
+        members=members if model == ENSEMBLE else [],
+        mase=float(table.loc[model, "mase"]),
+        scores=scores,
+        offsets=offsets,
+        coverage=float(inside[known].mean()) if known.any() else None,
+    )

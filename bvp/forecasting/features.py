@@ -83,3 +83,69 @@ def design_matrix(
     for name, series in (regressors or {}).items():
         parts.append(lag_features(series, events, lags, name=name))
     return pd.concat(parts, axis=1)
+
+
+def known_lags(max_horizon: timedelta) -> list[int]:
+    """Whole-day lags (in days) a forecast up to ``max_horizon`` ahead can use for every
+    event: the first few days it can see, a week and two weeks."""
+    first = max(1, math.ceil(pd.Timedelta(max_horizon) / DAY))
+    return sorted({*range(first, first + 3), 7, 14} - set(range(first)))
+
+
+def history_features(
+    known: pd.Series,
+    events: pd.DatetimeIndex,
+    resolution: pd.Timedelta,
+    lag_days: list[int],
+    name: str = "y",
+) -> pd.DataFrame:
+    """Lags and recent statistics of ``known`` for each event, from values known at the
+    origin only: the shortest lag is the closest a forecast may look back, and the daily
+    and weekly means and the daily spread end at that lag."""
+    shortest = min(lag_days) * DAY
+    start = min(events.min() - max(lag_days) * DAY, events.min() - shortest - WEEK)
+    grid = pd.date_range(start.floor(resolution), events.max(), freq=resolution)
+    values = known[~known.index.duplicated()].reindex(grid)
+    per_day = max(1, int(DAY / resolution))
+    frame = {f"{name}_lag_{d}d": values.reindex(events - d * DAY).to_numpy() for d in lag_days}
+    rolling = {
+        "mean_1d": values.rolling(per_day, min_periods=per_day // 2).mean(),
+        "std_1d": values.rolling(per_day, min_periods=per_day // 2).std(),
+        "mean_7d": values.rolling(7 * per_day, min_periods=per_day).mean(),
+    }
+    for statistic, series in rolling.items():
+        frame[f"{name}_{statistic}"] = series.reindex(events - shortest).to_numpy()
+    return pd.DataFrame(frame, index=events)
+
+
+def time_features(events: pd.DatetimeIndex, timezone: str, country: str | None) -> pd.DataFrame:
+    """Local minute of the day, day of the week and holiday: for trees, which split on
+    them, rather than the one-hot calendar a linear model needs."""
+    local = events.tz_convert(timezone)
+    return pd.DataFrame(
+        {
+            "minute_of_day": (local.hour * 60 + local.minute).to_numpy(dtype=float),
+            "day_of_week": local.dayofweek.to_numpy(dtype=float),
+            "holiday": _holidays(local, country),
+        },
+        index=events,
+    )
+
+
+def solar_features(
+    events: pd.DatetimeIndex, resolution: pd.Timedelta, latitude: float, longitude: float
+) -> pd.DataFrame:
+    """Future regressors computed for any time: the sun's elevation and the clear-sky
+    irradiance (Haurwitz) at the middle of each event, at the asset's location (pvlib)."""
+    from pvlib import clearsky, solarposition
+
+    middle = events + resolution / 2
+    position = solarposition.get_solarposition(middle, latitude, longitude)
+    ghi = clearsky.haurwitz(position["apparent_zenith"])["ghi"]
+    return pd.DataFrame(
+        {
+            "sun_elevation": position["apparent_elevation"].to_numpy(),
+            "clear_sky_ghi": ghi.to_numpy(),
+        },
+        index=events,
+    )

@@ -28,6 +28,7 @@ from bvp.data.models.forecast_outbox import (
 from bvp.data.models.sensors import sensors_using_as_regressor
 from bvp.data.transactional import after_commit, transactional
 from bvp.data.utc import iso_duration, to_utc, utcnow
+from bvp.forecasting.threads import model_thread_limit
 from bvp.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
@@ -317,7 +318,7 @@ def run_forecasting_job(
     """
     from bvp.forecasting.pipeline import current_model, make_forecast, selection_is_stale
 
-    with transactional() as session:
+    with model_thread_limit(), transactional() as session:
         result = make_forecast(
             session,
             sensor_id,
@@ -363,10 +364,10 @@ def enqueue_model_selection(connection: Redis, sensor_id: int) -> str | None:
 
 
 def run_model_selection_job(sensor_id: int) -> dict:
-    """Backtest every model over the last weeks; the lowest MASE forecasts from now on."""
+    """Backtest every model over the last 28 days; the lowest MASE forecasts from now on."""
     from bvp.forecasting.pipeline import select_model
 
-    with transactional() as session:
+    with model_thread_limit(), transactional() as session:
         selection = select_model(session, sensor_id)
         return {"model": selection.model, "mase": selection.mase}
 

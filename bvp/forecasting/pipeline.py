@@ -20,14 +20,18 @@ from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.model_selection import store_selection
 from bvp.data.models.sensors import regressors_of
 from bvp.data.utc import to_utc, utcnow
+from bvp.forecasting.backtest import Backtest, backtest, choose
+from bvp.forecasting.calibration import with_intervals
+from bvp.forecasting.models import ENSEMBLE, MODELS, model_named
+from bvp.forecasting.threads import model_threads
 
 MAX_HORIZON = timedelta(days=7)
-# Inputs a model may read before its origin: the learned models' training window and
-# their longest lag (a week).
-INPUT_WINDOW = timedelta(weeks=9)
+# Inputs a model may read before its origin: LightGBM's year of training and its
+# longest lag (two weeks).
+INPUT_WINDOW = timedelta(days=365 + 15)
 DEFAULT_MODEL = "naive-1d"  # until a backtest has chosen one
-MODEL_VERSION = "1"
-SELECTION_WINDOW = timedelta(weeks=4)
+MODEL_VERSION = "2"
+SELECTION_ORIGINS = 28  # days of day-ahead forecasts a model is chosen on
 
 
 def make_forecast(
@@ -44,21 +48,31 @@ def make_forecast(
     The model sees measured events that ended by the origin, as known at ``as_of`` (when
     the job was created; default: now): a meter reading for 09:45-10:00 that arrives at
     10:05 still informs the forecast from 10:00. Earlier forecasts are never history.
-    Quantile models store p10/p50/p90 as beliefs with those cumulative probabilities.
+    The chosen model's p10 and p90, calibrated on its backtest, are stored beside the
+    median as beliefs with those cumulative probabilities, within the sensor's bounds.
     """
-    from bvp.forecasting.backtest import MODELS
-
     sensor = _sensor(session, sensor_id)
     origin = pd.Timestamp(to_utc(origin, "origin"))
     resolution = pd.Timedelta(sensor.event_resolution)
-    model = model or current_model(session, sensor_id)
+    selection = session.get(ModelSelection, sensor_id)
+    calibration = {}
+    if model is None and selection is not None and _known(selection.model):
+        model, calibration = selection.model, selection.calibration or {}
+    model = model or DEFAULT_MODEL
     history, context = model_inputs(session, sensor, origin - INPUT_WINDOW, origin, as_of)
     events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
-    forecast = MODELS[model](history, origin, events, resolution, **context)
-    if forecast[0.5].isna().all() and model != DEFAULT_MODEL:
+    median = _median(model, calibration, history, origin, events, resolution, context)
+    if median.isna().all() and model != DEFAULT_MODEL:
         # The chosen model could not forecast (e.g. its inputs ran dry): the default can.
-        model = DEFAULT_MODEL
-        forecast = MODELS[model](history, origin, events, resolution, **context)
+        model, calibration = DEFAULT_MODEL, {}
+        median = _median(model, calibration, history, origin, events, resolution, context)
+    forecast = with_intervals(
+        median,
+        calibration.get("offsets"),
+        sensor.timezone,
+        lower=context["lower_bound"],
+        upper=context["upper_bound"],
+    )
     source = get_or_create_source(session, "BVP", "forecaster", model=model, version=MODEL_VERSION)
     frame = forecast.melt(ignore_index=False, var_name="cumulative_probability")
     return save_beliefs(
@@ -74,6 +88,18 @@ def make_forecast(
     )
 
 
+def _known(model: str) -> bool:
+    """A stored choice of a model this version no longer has is ignored until re-chosen."""
+    return model in MODELS or model == ENSEMBLE
+
+
+def _median(model, calibration, history, origin, events, resolution, context) -> pd.Series:
+    fitted = model_named(model, calibration.get("members", [])).fit(
+        history, origin, resolution, events[-1] + resolution - origin, **context
+    )
+    return fitted(history, origin, events)[0.5]
+
+
 def model_inputs(
     session: Session,
     sensor: Sensor,
@@ -82,7 +108,8 @@ def model_inputs(
     as_of: datetime | None = None,
 ) -> tuple[pd.Series, dict]:
     """The sensor's measurements and its regressors' (never forecasts), and the context
-    (time zone, country, regressors) its models take."""
+    its models take: time zone, country, regressors, the asset's location (for the sun)
+    and the sensor's physical bounds."""
     forecasters = forecaster_source_ids(session)
 
     def measured(sensor_id: int) -> pd.Series:
@@ -92,17 +119,25 @@ def model_inputs(
         return frame["event_value"]
 
     regressors = {f"sensor_{r}": measured(r) for r in regressors_of(session, sensor)}
+    attributes = sensor.attributes or {}
     context = {
         "timezone": sensor.timezone,
-        "country": sensor.attributes.get("country"),
+        "country": attributes.get("country"),
         "regressors": regressors,
+        "latitude": sensor.asset.latitude,
+        "longitude": sensor.asset.longitude,
+        "lower_bound": attributes.get("lower_bound"),
+        "upper_bound": attributes.get("capacity"),
+        "threads": model_threads(),
     }
     return measured(sensor.id), context
 
 
 def current_model(session: Session, sensor_id: int) -> str:
     selection = session.get(ModelSelection, sensor_id)
-    return selection.model if selection is not None else DEFAULT_MODEL
+    if selection is None or not _known(selection.model):
+        return DEFAULT_MODEL
+    return selection.model
 
 
 def selection_is_stale(session: Session, sensor_id: int, max_age: timedelta) -> bool:
@@ -111,28 +146,27 @@ def selection_is_stale(session: Session, sensor_id: int, max_age: timedelta) -> 
 
 
 def select_model(session: Session, sensor_id: int) -> ModelSelection:
-    """Backtest every model day-ahead over the last weeks and keep the lowest MASE."""
-    from bvp.forecasting.backtest import MODELS, summary
-
+    """Backtest every model (and the ensemble of the best) day-ahead from the last 28
+    local midnights, keep the lowest MASE, and calibrate its intervals on those days."""
     origin = latest_origin(session, sensor_id)
-    results = (
-        backtest_sensor(session, sensor_id, origin - SELECTION_WINDOW, origin, list(MODELS))
-        if origin is not None
-        else pd.DataFrame()
-    )
-    table = summary(results) if not results.empty else None
-    if table is None or table["mase"].isna().all():
-        model, mase, scores = DEFAULT_MODEL, None, {}
+    choice = None
+    if origin is not None:
+        start = origin - timedelta(days=SELECTION_ORIGINS + 1)
+        result = backtest_sensor(session, sensor_id, start, origin, list(MODELS))
+        if not result.forecasts.empty:
+            choice = choose(result, _sensor(session, sensor_id).timezone)
+    if choice is None:
+        store_selection(session, sensor_id, DEFAULT_MODEL, None, {}, utcnow())
     else:
-        model = str(table["mase"].idxmin())
-        mase = float(table.loc[model, "mase"])
-        scores = {name: {k: _plain(v) for k, v in row.items()} for name, row in table.iterrows()}
-    store_selection(session, sensor_id, model, mase, scores, utcnow())
+        calibration = {
+            "members": choice.members,
+            "offsets": choice.offsets,
+            "coverage": choice.coverage,
+        }
+        store_selection(
+            session, sensor_id, choice.model, choice.mase, choice.scores, utcnow(), calibration
+        )
     return session.get(ModelSelection, sensor_id, populate_existing=True)
-
-
-def _plain(value) -> float | None:
-    return None if pd.isna(value) else float(value)
 
 
 def _sensor(session: Session, sensor_id: int) -> Sensor:
@@ -176,11 +210,9 @@ def backtest_sensor(
     models: list[str],
     horizon: timedelta = timedelta(days=1),
     lead_times: list[timedelta] | None = None,
-) -> pd.DataFrame:
+) -> Backtest:
     """Day-ahead backtest with an origin at every local midnight in ``[start, end)``,
     scored at ``horizon`` and at each of ``lead_times``."""
-    from bvp.forecasting.backtest import backtest
-
     sensor = _sensor(session, sensor_id)
     start, end = pd.Timestamp(to_utc(start, "from")), pd.Timestamp(to_utc(end, "until"))
     history, context = model_inputs(session, sensor, start - INPUT_WINDOW, end)

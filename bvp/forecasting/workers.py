@@ -27,6 +27,7 @@ from bvp.data.models.job_runs import FAILED, FINISHED, RETRIED, record_job_run
 from bvp.data.transactional import transactional
 from bvp.data.utc import utcnow
 from bvp.forecasting.jobs import JobSettings, drain_owed_forecasts, sensor_of_job
+from bvp.forecasting.threads import limit_process_threads
 from bvp.queues import get_queue, redis_connection
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def run_worker(
     burst: bool = False,
     maintenance_seconds: int = DEFAULT_MAINTENANCE_TASK_INTERVAL,
     heartbeat_seconds: int = DEFAULT_JOB_MONITORING_INTERVAL,
+    model_threads: int = 1,
 ) -> bool:
     """Run a worker on ``queues`` until stopped (or, with ``burst``, until empty).
 
@@ -175,7 +177,9 @@ def run_worker(
     The built-in scheduler moves retried jobs back onto their queue after the backoff.
     Every ``maintenance_seconds`` (also while idle) a worker re-queues the jobs of workers
     that died mid-job (silent for three ``heartbeat_seconds``) and drains the outbox.
+    Each job's models run on ``model_threads`` threads (BVP_MODEL_THREADS).
     """
+    limit_process_threads(model_threads)  # before any job forks or loads a model library
     connection = redis_connection(settings.redis_url)
     drain_safely(settings)
     worker = ForecastingWorker(

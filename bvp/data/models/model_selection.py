@@ -20,6 +20,9 @@ class ModelSelection(Base):
     mase: Mapped[float | None] = mapped_column(Double)
     # Mean scores per model from the selecting backtest, for the dashboard and operators.
     scores: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # What the model forecasts with besides its name: "members" of an ensemble, interval
+    # "offsets" per quantile and local hour, and the "coverage" they had on the backtest.
+    calibration: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     selected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -30,8 +33,15 @@ def store_selection(
     mase: float | None,
     scores: dict[str, Any],
     selected_at: datetime,
+    calibration: dict[str, Any] | None = None,
 ) -> None:
-    values = {"model": model, "mase": mase, "scores": scores, "selected_at": selected_at}
+    values = {
+        "model": model,
+        "mase": mase,
+        "scores": scores,
+        "selected_at": selected_at,
+        "calibration": calibration or {},
+    }
     session.execute(
         insert(ModelSelection)
         .values(sensor_id=sensor_id, **values)

