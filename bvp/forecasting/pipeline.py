@@ -142,7 +142,9 @@ def current_model(session: Session, sensor_id: int) -> str:
 
 def selection_is_stale(session: Session, sensor_id: int, max_age: timedelta) -> bool:
     selection = session.get(ModelSelection, sensor_id)
-    return selection is None or selection.selected_at < utcnow() - max_age
+    if selection is None or not _known(selection.model):
+        return True  # never chosen, or chosen among models this version no longer has
+    return selection.selected_at < utcnow() - max_age
 
 
 def select_model(session: Session, sensor_id: int) -> ModelSelection:

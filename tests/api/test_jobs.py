@@ -33,14 +33,12 @@ def test_a_posted_days_jobs_are_visible_to_their_account_only(as_, world, redis)
 
 
 def test_a_failed_job_shows_its_error(as_, db, world, redis):
-    from bvp.data.models.model_selection import store_selection
-
     sensor = world["north"]["sensor"]
-    # A model name no release knows (a bug, say): the job fails, and says why.
-    store_selection(db, sensor, "no-such-model", None, {}, datetime.now(UTC))
-    db.commit()
+    # A job asking for a model no release knows (a bug, say): it fails, and says why.
     origin = datetime(2024, 6, 1, tzinfo=UTC)
-    [job_id] = create_forecasting_jobs(redis, [sensor], origin, [timedelta(hours=1)], retries=0)
+    [job_id] = create_forecasting_jobs(
+        redis, [sensor], origin, [timedelta(hours=1)], retries=0, model="no-such-model"
+    )
     run_worker("-m", "flask", "run_forecasting_worker", "--queue", "forecasting", "--burst")
     job = as_("viewer").get(f"/api/v1/jobs/{job_id}").get_json()
     assert job["status"] == "failed"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bvp.data.beliefs import latest_beliefs, save_beliefs
 from bvp.data.models import DataSource
 from bvp.forecasting.jobs import create_forecasting_jobs
+from bvp.forecasting.models import MODELS
 from bvp.queues import get_queue
 from tests.conftest import run_worker
 
@@ -46,7 +47,7 @@ def test_flask_worker_consumes_jobs_and_writes_forecasts(db, redis, sensor):
     yesterday = latest_beliefs(db, sensor.id, ORIGIN - pd.Timedelta(days=1), ORIGIN)
     np.testing.assert_array_equal(day_ahead["event_value"], yesterday["event_value"])
     source = db.get(DataSource, int(day_ahead["source_id"].iloc[0]))
-    assert (source.type, source.model, source.version) == ("forecaster", "naive-1d", "1")
+    assert (source.type, source.model, source.version) == ("forecaster", "naive-1d", "2")
 
 
 def test_a_failing_job_keeps_its_error_in_the_failed_registry(db, redis, sensor):
@@ -82,9 +83,11 @@ def test_a_backtest_chooses_the_model_that_forecasts_from_then_on(db, redis, sen
     run_worker()  # forecasts with the default model, then queues and runs the backtest
     selection = db.get(ModelSelection, sensor.id)
     assert selection is not None
-    assert set(selection.scores) == {"naive-1d", "naive-7d", "ridge", "gbm-quantiles"}
+    assert set(selection.scores) - {"ensemble"} == set(MODELS)
     best = min(selection.scores, key=lambda m: selection.scores[m]["mase"])
     assert selection.model == best and selection.mase < 1.5
+    # its p10-p90 band was calibrated on the same days, and held about 80 % there
+    assert 0.7 <= selection.calibration["coverage"] <= 0.9
 
     later = ORIGIN + pd.Timedelta(hours=1)
     create_forecasting_jobs(redis, [sensor.id], later.to_pydatetime(), settings.horizons)
@@ -92,6 +95,13 @@ def test_a_backtest_chooses_the_model_that_forecasts_from_then_on(db, redis, sen
     made_later = latest_beliefs(db, sensor.id, later, later + pd.Timedelta(hours=1))
     source = db.get(DataSource, int(made_later["source_id"].iloc[0]))
     assert source.model == selection.model
+    window = (later, later + pd.Timedelta(hours=1))
+    p10, p90 = (
+        latest_beliefs(db, sensor.id, *window, cumulative_probability=q) for q in (0.1, 0.9)
+    )
+    assert (p10["event_value"] <= made_later["event_value"]).all()
+    assert (made_later["event_value"] <= p90["event_value"]).all()
+    assert (p90["event_value"] - p10["event_value"]).mean() > 0
 
 
 def test_another_accounts_sensor_is_never_a_regressor(db, sensor):

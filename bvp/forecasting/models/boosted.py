@@ -1,4 +1,4 @@
-"""LightGBM on lags, recent statistics, the local calendar and the sun: a median forecast.
+"""LightGBM on lags, the local calendar and the sun: a median forecast.
 
 Pure: history in, forecasts out. It is fitted at an origin on up to a year of what was
 known then, and the fitted model forecasts later origins too (a backtest refits it weekly),
@@ -52,13 +52,13 @@ def design(
     **_context,
 ) -> pd.DataFrame:
     parts = [
-        history_features(known, events, resolution, lag_days),
+        history_features(known, events, lag_days),
         time_features(events, timezone, country),
     ]
     if latitude is not None and longitude is not None:
         parts.append(solar_features(events, resolution, latitude, longitude))
     for name, series in (regressors or {}).items():
-        parts.append(history_features(series, events, resolution, lag_days[:1], name=name))
+        parts.append(history_features(series, events, lag_days[:1], name=name))
     return pd.concat(parts, axis=1)
 
 
@@ -86,7 +86,8 @@ def fit_lightgbm(
 
     def predict(history: pd.Series, origin: pd.Timestamp, events: pd.DatetimeIndex):
         known = history[history.index + resolution <= origin]
-        median = model.predict(design(known, events, resolution, lag_days, **context))
+        x = design(known, events, resolution, lag_days, **context)
+        median = model.predict(x)
         median[events + resolution - origin > min(lag_days) * pd.Timedelta(days=1)] = np.nan
         return pd.DataFrame({0.5: median}, index=events)
 
