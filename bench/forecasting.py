@@ -41,7 +41,7 @@ from bvp.data.models.model_selection import store_selection
 from bvp.data.passwords import hash_password
 from bvp.data.utc import utcnow
 from bvp.forecasting.jobs import create_forecasting_jobs
-from bvp.forecasting.pipeline import make_forecast
+from bvp.forecasting.pipeline import make_forecast, select_model
 
 REPO = Path(__file__).resolve().parent.parent
 URL = os.environ.get(
@@ -110,13 +110,27 @@ def one_job_seconds(sensor_id: int) -> dict[str, float]:
     make_forecast(session, sensor_id, ORIGIN.to_pydatetime(), timedelta(days=1))  # warm-up:
     session.rollback()  # the first call pays for importing scikit-learn
     timings = {}
-    for model in ("naive-1d", "ridge", "gbm-quantiles"):
+    for model in ("naive-1d", "ridge", "mstl-ets", "lightgbm"):
         store_selection(session, sensor_id, model, None, {}, utcnow())
         start = time.perf_counter()
         make_forecast(session, sensor_id, ORIGIN.to_pydatetime(), timedelta(days=1))
         session.commit()
         timings[model] = time.perf_counter() - start
     return timings
+
+
+def selection_cpu_seconds(sensor_id: int) -> tuple[float, float, str]:
+    """CPU and wall seconds to choose a sensor-year's model (every candidate, 28 origins),
+    on one thread as a worker runs it."""
+    from threadpoolctl import threadpool_limits
+
+    session = Session()
+    with threadpool_limits(1):
+        cpu, wall = time.process_time(), time.perf_counter()
+        selection = select_model(session, sensor_id)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    session.commit()
+    return cpu, wall, selection.model
 
 
 def jobs_per_minute(sensor_ids: list[int], workers: int, origin: pd.Timestamp) -> float:
@@ -208,14 +222,16 @@ def main() -> None:
     )
     for model, seconds in one_job_seconds(sensor_ids[0]).items():
         print(f"one day-ahead forecast, year of history, {model:<14} {seconds:6.2f} s")
+    cpu, wall, chosen = selection_cpu_seconds(sensor_ids[1])
+    print(f"choosing a sensor-year's model: {cpu:.1f} s CPU, {wall:.1f} s wall (chose {chosen})")
     session = Session()
     for sensor_id in sensor_ids:
-        store_selection(session, sensor_id, "gbm-quantiles", None, {}, utcnow())
+        store_selection(session, sensor_id, "lightgbm", None, {}, utcnow())
     session.commit()
     one = jobs_per_minute(sensor_ids, 1, ORIGIN + pd.Timedelta(hours=1))
     two = jobs_per_minute(sensor_ids, 2, ORIGIN + pd.Timedelta(hours=2))
     print(
-        f"\n{SENSORS} gbm-quantiles jobs: 1 worker {one:.0f} jobs/min, "
+        f"\n{SENSORS} lightgbm jobs: 1 worker {one:.0f} jobs/min, "
         f"2 workers {two:.0f} jobs/min ({two / one:.2f}x)"
     )
     store_selection(session, sensor_ids[1], "naive-1d", None, {}, utcnow())

@@ -34,6 +34,7 @@ from bvp.forecasting.pipeline import (
     forecast_origins,
     latest_forecasts,
     make_forecast,
+    select_model,
 )
 from bvp.queues import redis_connection
 
@@ -167,6 +168,31 @@ def backtest(
     click.echo(results.by_horizon().round(3).to_string())
 
 
+@forecasts.command("select")
+@click.option("--sensor", "sensor_id", type=int, required=True)
+def select(sensor_id: int) -> None:
+    """Choose the sensor's model now, as the model-selection queue would: backtest every
+    model (and the ensemble of the best) day-ahead from the last 28 local midnights,
+    keep the lowest MASE, and calibrate its p10-p90 band on those days."""
+    started = time.process_time()
+    try:
+        with transactional() as session:
+            selection = select_model(session, sensor_id)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    members = selection.calibration.get("members") or []
+    chosen = f"{selection.model} of {' + '.join(members)}" if members else selection.model
+    coverage = selection.calibration.get("coverage")
+    click.echo(
+        f"sensor {sensor_id}: {chosen}"
+        + (f", MASE {selection.mase:.3f}" if selection.mase is not None else "")
+        + (f", p10-p90 coverage {coverage:.0%}" if coverage is not None else "")
+        + f" ({time.process_time() - started:.1f} s CPU)"
+    )
+    if selection.scores:
+        click.echo(pd.DataFrame(selection.scores).T.sort_values("mase").round(3).to_string())
+
+
 @forecasts.command("models")
 def models() -> None:
     """The model each sensor forecasts with, and the backtest scores it was chosen by."""
@@ -181,7 +207,7 @@ def models() -> None:
                 continue
             click.echo(
                 f"\n{sensor.name} (sensor {sensor.id}): {selection.model}, chosen "
-                f"{selection.selected_at:%Y-%m-%d %H:%M}Z by day-ahead MASE over 4 weeks"
+                f"{selection.selected_at:%Y-%m-%d %H:%M}Z by day-ahead MASE over 28 days"
             )
             if selection.scores:
                 table = pd.DataFrame(selection.scores).T.sort_values("mase")

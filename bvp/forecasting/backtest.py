@@ -165,9 +165,7 @@ def choose(result: Backtest, timezone: str) -> Choice | None:
         events, chosen[0.5].to_numpy(), chosen["actual"].to_numpy(), timezone
     )
     banded = with_intervals(pd.Series(chosen[0.5].to_numpy(), index=events), offsets, timezone)
-    actual = chosen["actual"].to_numpy(dtype=float)
-    known = ~np.isnan(actual) & banded[0.5].notna().to_numpy()
-    inside = (actual >= banded[0.1].to_numpy()) & (actual <= banded[0.9].to_numpy())
+    coverage = score(banded, chosen["actual"].to_numpy(), result.scale)["coverage"]
     scores = {
         name: {k: None if pd.isna(v) else float(v) for k, v in row.items()}
         for name, row in table.iterrows()
@@ -178,5 +176,5 @@ def choose(result: Backtest, timezone: str) -> Choice | None:
         mase=float(table.loc[model, "mase"]),
         scores=scores,
         offsets=offsets,
-        coverage=float(inside[known].mean()) if known.any() else None,
+        coverage=None if np.isnan(coverage) else coverage,
     )

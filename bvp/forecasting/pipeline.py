@@ -150,13 +150,14 @@ def selection_is_stale(session: Session, sensor_id: int, max_age: timedelta) -> 
 def select_model(session: Session, sensor_id: int) -> ModelSelection:
     """Backtest every model (and the ensemble of the best) day-ahead from the last 28
     local midnights, keep the lowest MASE, and calibrate its intervals on those days."""
+    sensor = _sensor(session, sensor_id)
     origin = latest_origin(session, sensor_id)
     choice = None
     if origin is not None:
         start = origin - timedelta(days=SELECTION_ORIGINS + 1)
         result = backtest_sensor(session, sensor_id, start, origin, list(MODELS))
         if not result.forecasts.empty:
-            choice = choose(result, _sensor(session, sensor_id).timezone)
+            choice = choose(result, sensor.timezone)
     if choice is None:
         store_selection(session, sensor_id, DEFAULT_MODEL, None, {}, utcnow())
     else:

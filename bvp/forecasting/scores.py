@@ -8,7 +8,10 @@ monthly metrics and the dashboard, so that one name always means one number.
   averaging per-origin MASEs give the same number.
 - bias: mean of median minus actual.
 - pinball: mean pinball loss over the quantiles forecast.
-- coverage: share of actuals inside the p10-p90 band.
+- coverage: share of actuals inside the p10-p90 band, over the points whose outcome was
+  uncertain: a band of zero width that held (PV at night: 0 forecast, 0 measured) is
+  left out, since it says nothing of calibration and would flatter any band. Without
+  that, PV's coverage would count every night as a hit.
 
 Models are compared only on the points every one of them forecast (``common_points``):
 a model that skips hard days must not win on the easy ones.
@@ -50,7 +53,9 @@ def score(forecast: pd.DataFrame, actual: np.ndarray, scale: float) -> dict[str,
     coverage = np.nan
     if 0.1 in forecast.columns and 0.9 in forecast.columns:
         low, high = forecast[0.1].to_numpy()[ok], forecast[0.9].to_numpy()[ok]
-        coverage = float(np.mean((actual[ok] >= low) & (actual[ok] <= high)))
+        inside = (actual[ok] >= low) & (actual[ok] <= high)
+        uncertain = ~((low == high) & inside)
+        coverage = float(np.mean(inside[uncertain])) if uncertain.any() else np.nan
     return {
         "mae": mae,
         "mase": mae / scale if scale and np.isfinite(scale) and scale > 0 else np.nan,

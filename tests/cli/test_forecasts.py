@@ -1,4 +1,4 @@
-"""flask forecasts backtest on stored data."""
+"""flask forecasts backtest and select on stored data."""
 
 import json
 
@@ -89,3 +89,33 @@ def test_create_forecasts_here_or_as_jobs(app, db, sensor, redis):
     assert "192 forecasts created" in ridge.output, ridge.output
     sources = db.execute(text("SELECT model FROM data_source WHERE type = 'forecaster'"))
     assert {"naive-1d", "ridge"} == {row[0] for row in sources}
+
+
+def test_select_chooses_and_says_what_and_why(app, db, sensor):
+    from bvp.data.models import ModelSelection
+    from bvp.forecasting.models import MODELS
+
+    index = pd.date_range("2024-04-01T00:00Z", "2024-06-10T00:00Z", freq="15min", inclusive="left")
+    profile = np.sin(np.pi * np.clip(index.hour.to_numpy() - 6, 0, 12) / 12) * 5
+    noise = np.random.default_rng(3).normal(0, 0.3, len(index))
+    save_beliefs(
+        db,
+        {"event_start": index, "event_value": profile + noise},
+        sensor_id=sensor.id,
+        source_id=1,
+        belief_time=pd.Timestamp("2024-06-10T00:00Z").to_pydatetime(),
+    )
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["forecasts", "select", "--sensor", str(sensor.id)])
+    assert result.exit_code == 0, result.output
+    db.expire_all()
+    selection = db.get(ModelSelection, sensor.id)
+    assert f"sensor {sensor.id}: {selection.model}" in result.output
+    assert "p10-p90 coverage" in result.output
+    assert set(selection.scores) - {"ensemble"} == set(MODELS)  # every model was tried
+    assert selection.mase < 0.5  # noise of 0.3 around a repeating day: far better than naive
+
+
+def test_select_names_a_sensor_that_does_not_exist(app, db):
+    result = app.test_cli_runner().invoke(args=["forecasts", "select", "--sensor", "999999"])
+    assert result.exit_code != 0 and "sensor 999999 does not exist" in result.output
