@@ -113,7 +113,9 @@ def test_select_chooses_and_says_what_and_why(app, db, sensor):
     assert f"sensor {sensor.id}: {selection.model}" in result.output
     assert "p10-p90 coverage" in result.output
     assert set(selection.scores) - {"ensemble"} == set(MODELS)  # every model was tried
-    assert selection.mase < 0.5  # noise of 0.3 around a repeating day: far better than naive
+    # With white noise around a repeating day, the best possible forecast (the day itself)
+    # has 1/sqrt(2) of the day-ago naive's error: MASE 0.707.
+    assert selection.mase < 0.75
 
 
 def test_select_names_a_sensor_that_does_not_exist(app, db):
