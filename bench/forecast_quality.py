@@ -132,6 +132,8 @@ def bvp_pick(y: pd.Series, selection_origins: list, test_origins: list, s: Publi
         "country": s.country,
         "latitude": s.latitude,
         "longitude": s.longitude,
+        "lower_bound": s.lower_bound,
+        "daylight_only": s.name.startswith("pv-"),
     }
     started = time.process_time()
     from bvp.forecasting.models import MODELS
@@ -147,6 +149,7 @@ def bvp_pick(y: pd.Series, selection_origins: list, test_origins: list, s: Publi
     banded = with_intervals(
         pd.Series(frame[0.5].to_numpy(), index=pd.DatetimeIndex(frame["event"])),
         choice.offsets,
+        frame["spread"].to_numpy(),
         s.timezone,
         lower=s.lower_bound,
     )

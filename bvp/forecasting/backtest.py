@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from bvp.data.utc import iso_duration
-from bvp.forecasting.calibration import interval_offsets, with_intervals
+from bvp.forecasting.bounds import within_bounds
+from bvp.forecasting.calibration import interval_offsets, recent_spread, with_intervals
 from bvp.forecasting.models import ENSEMBLE, MODELS, Model
 from bvp.forecasting.scores import common_points, mase_scale, score, score_table
 
@@ -24,7 +25,8 @@ ENSEMBLE_SIZES = (2, 3)  # the mean of the best two, or of the best three, model
 @dataclass
 class Backtest:
     """Forecasts of every model from every origin, long: model, origin, event, ahead
-    (how far after the origin the event ends), 0.5 (the median) and actual."""
+    (how far after the origin the event ends), 0.5 (the median), actual, and the
+    series' recent spread at the origin (for calibration)."""
 
     forecasts: pd.DataFrame
     scale: float  # the fixed MASE scale: day-ago naive MAE before the first origin
@@ -70,7 +72,7 @@ def backtest(
     hour, the first six), as the jobs queued for those horizons would be."""
     if isinstance(models, list):
         models = {name: MODELS[name] for name in models}
-    frames = []
+    frames, spreads = [], {}
     for name, model in models.items():
         fitted, fitted_at = None, None
         for origin in origins:
@@ -80,7 +82,8 @@ def backtest(
                     origin,
                 )
             events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
-            forecast = fitted(history, origin, events)
+            median = within_bounds(fitted(history, origin, events)[0.5], resolution, **context)
+            spread = spreads.setdefault(origin, recent_spread(history, origin, resolution))
             frames.append(
                 pd.DataFrame(
                     {
@@ -88,8 +91,9 @@ def backtest(
                         "origin": origin,
                         "event": events,
                         "ahead": events + resolution - origin,
-                        0.5: forecast[0.5].to_numpy(dtype=float),
+                        0.5: median.to_numpy(dtype=float),
                         "actual": history.reindex(events).to_numpy(dtype=float),
+                        "spread": spread,
                     }
                 )
             )
@@ -103,7 +107,7 @@ def _due(model: Model, since_fit: pd.Timedelta) -> bool:
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame(columns=["model", "origin", "event", "ahead", 0.5, "actual"])
+    return pd.DataFrame(columns=["model", "origin", "event", "ahead", 0.5, "actual", "spread"])
 
 
 @dataclass
@@ -147,7 +151,7 @@ def with_ensembles(result: Backtest) -> tuple[Backtest, list[str]]:
 def _mean_of(forecasts: pd.DataFrame, members: list[str]) -> pd.DataFrame:
     chosen = forecasts[forecasts["model"].isin(members)]
     keys = ["origin", "event", "ahead"]
-    mean = chosen.groupby(keys, sort=False).agg({0.5: "mean", "actual": "first"})
+    mean = chosen.groupby(keys, sort=False).agg({0.5: "mean", "actual": "first", "spread": "first"})
     return mean.reset_index().assign(model=ENSEMBLE)
 
 
@@ -161,10 +165,9 @@ def choose(result: Backtest, timezone: str) -> Choice | None:
     model = str(table["mase"].idxmin())
     chosen = result.forecasts[result.forecasts["model"] == model]
     events = pd.DatetimeIndex(chosen["event"])
-    offsets = interval_offsets(
-        events, chosen[0.5].to_numpy(), chosen["actual"].to_numpy(), timezone
-    )
-    banded = with_intervals(pd.Series(chosen[0.5].to_numpy(), index=events), offsets, timezone)
+    median, spread = chosen[0.5].to_numpy(), chosen["spread"].to_numpy()
+    offsets = interval_offsets(events, median, chosen["actual"].to_numpy(), spread, timezone)
+    banded = with_intervals(pd.Series(median, index=events), offsets, spread, timezone)
     coverage = score(banded, chosen["actual"].to_numpy(), result.scale)["coverage"]
     scores = {
         name: {k: None if pd.isna(v) else float(v) for k, v in row.items()}

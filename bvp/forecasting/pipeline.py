@@ -21,7 +21,8 @@ from bvp.data.models.model_selection import store_selection
 from bvp.data.models.sensors import regressors_of
 from bvp.data.utc import to_utc, utcnow
 from bvp.forecasting.backtest import Backtest, backtest, choose
-from bvp.forecasting.calibration import with_intervals
+from bvp.forecasting.bounds import within_bounds
+from bvp.forecasting.calibration import recent_spread, with_intervals
 from bvp.forecasting.models import ENSEMBLE, MODELS, model_named
 from bvp.forecasting.threads import model_threads
 
@@ -69,6 +70,7 @@ def make_forecast(
     forecast = with_intervals(
         median,
         calibration.get("offsets"),
+        recent_spread(history, origin, resolution),
         sensor.timezone,
         lower=context["lower_bound"],
         upper=context["upper_bound"],
@@ -97,7 +99,7 @@ def _median(model, calibration, history, origin, events, resolution, context) ->
     fitted = model_named(model, calibration.get("members", [])).fit(
         history, origin, resolution, events[-1] + resolution - origin, **context
     )
-    return fitted(history, origin, events)[0.5]
+    return within_bounds(fitted(history, origin, events)[0.5], resolution, **context)
 
 
 def model_inputs(
@@ -128,6 +130,9 @@ def model_inputs(
         "longitude": sensor.asset.longitude,
         "lower_bound": attributes.get("lower_bound"),
         "upper_bound": attributes.get("capacity"),
+        "daylight_only": attributes.get(
+            "daylight_only", sensor.asset.asset_type == "pv" or sensor.unit == "W/m²"
+        ),
         "threads": model_threads(),
     }
     return measured(sensor.id), context

@@ -1,0 +1,43 @@
+"""Physical bounds on a forecast: what the sensor cannot measure, no model may forecast.
+
+No negative power from PV or wind speed (``lower_bound``), nothing above a known
+capacity (``upper_bound``), and nothing from a PV system or an irradiance sensor while
+the sun is down at its asset (``daylight_only``, with the asset's coordinates). A night
+forecast of exactly zero also gets a band of zero width, so the p10-p90 coverage is
+measured where the outcome was uncertain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def within_bounds(
+    median: pd.Series,
+    resolution: pd.Timedelta,
+    lower_bound: float | None = None,
+    upper_bound: float | None = None,
+    daylight_only: bool = False,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    **_context,
+) -> pd.Series:
+    bounded = median.clip(lower=lower_bound, upper=upper_bound)
+    if daylight_only and latitude is not None and longitude is not None and len(median):
+        dark = sun_down(pd.DatetimeIndex(median.index), resolution, latitude, longitude)
+        bounded = bounded.where(~dark | bounded.isna(), 0.0)
+    return bounded
+
+
+def sun_down(
+    events: pd.DatetimeIndex, resolution: pd.Timedelta, latitude: float, longitude: float
+) -> np.ndarray:
+    """Events during which the sun stays below the horizon at the location (pvlib)."""
+    from pvlib import solarposition
+
+    def elevation(times: pd.DatetimeIndex) -> np.ndarray:
+        position = solarposition.get_solarposition(times, latitude, longitude)
+        return position["apparent_elevation"].to_numpy()
+
+    return (elevation(events) < 0) & (elevation(events + resolution) < 0)
