@@ -1,6 +1,24 @@
-"""flask run_forecasting_worker: consume forecasting jobs from Redis."""
+"""flask run_forecasting_worker (and python worker.py): consume forecasting jobs from Redis.
+
+A worker on both queues (the default, unless ``--burst``) runs as two processes: this
+one forecasts, and a companion chooses models (the model-selection queue) at the lowest
+CPU priority. A selection backtests every model over 28 days, seconds to a minute of
+work; run in the forecasting process it would hold up every forecast queued behind it.
+In its own process, a forecast the API or a data POST asks for starts at once, and takes
+the CPU it needs from the selection (nice 19 weighs a seventh of nice 10). The companion
+ends with its worker: stopped with it, and killed by the kernel should the worker be
+killed.
+"""
 
 from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
 
 import click
 from flask import current_app
@@ -10,6 +28,10 @@ from bvp.forecasting.jobs import JobSettings
 from bvp.forecasting.workers import run_in_background, run_worker
 from bvp.queues import QUEUE_NAMES
 
+SELECTION_QUEUE = "model-selection"
+SELECTION_NICENESS = 19
+PR_SET_PDEATHSIG = 1
+
 
 @click.command("run_forecasting_worker")
 @click.option(
@@ -17,30 +39,67 @@ from bvp.queues import QUEUE_NAMES
     "queues",
     multiple=True,
     type=click.Choice(QUEUE_NAMES),
-    help="Queue(s) to listen on, in priority order (repeatable). "
-    "Default: forecasting, then model-selection.",
+    help="Queue(s) to listen on, in priority order (repeatable). Default: forecasting, "
+    "and model-selection in a companion process at the lowest CPU priority.",
 )
 @click.option("--name", default=None, help="Worker name, unique per Redis (default: generated).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def run_forecasting_worker(queues: tuple[str, ...], name: str | None, burst: bool) -> None:
     """Run an rq worker; start as many as you like, on as many machines as you like."""
-    queues = list(queues) or [current_app.config["FORECAST_QUEUE"], "model-selection"]
-    url = current_app.config["REDIS_URL"]
-    priority = run_in_background(current_app.config["WORKER_NICENESS"])  # horses inherit it
-    click.echo(
-        f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at {_safe(url)}; "
-        f"CPU priority: {priority}"
+    serve(current_app.config, list(queues), name, burst, click.echo)
+
+
+def serve(
+    config: Mapping,
+    queues: list[str],
+    name: str | None,
+    burst: bool,
+    echo: Callable[[str], None] = print,
+) -> bool:
+    """Run a worker on ``queues`` (default: all forecasting work) until stopped."""
+    queues = queues or [config["FORECAST_QUEUE"], SELECTION_QUEUE]
+    companion = None
+    if SELECTION_QUEUE in queues and len(queues) > 1 and not burst:
+        # (a burst run is batch work: its forecasts queue selections it must run too)
+        queues = [q for q in queues if q != SELECTION_QUEUE]
+        companion = start_selection_companion(name)
+        echo(f"Model selection runs beside it, in process {companion.pid} at nice 19")
+    priority = run_in_background(config["WORKER_NICENESS"])  # horses inherit it
+    echo(
+        f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at "
+        f"{_safe(config['REDIS_URL'])}; CPU priority: {priority}"
     )
-    run_worker(
-        JobSettings.from_config(current_app.config),
-        queues,
-        name=name,
-        burst=burst,
-        maintenance_seconds=current_app.config["WORKER_MAINTENANCE_SECONDS"],
-        heartbeat_seconds=current_app.config["JOB_HEARTBEAT_SECONDS"],
-        model_threads=current_app.config["MODEL_THREADS"],
-    )
+    try:
+        return run_worker(
+            JobSettings.from_config(config),
+            queues,
+            name=name,
+            burst=burst,
+            maintenance_seconds=config["WORKER_MAINTENANCE_SECONDS"],
+            heartbeat_seconds=config["JOB_HEARTBEAT_SECONDS"],
+            model_threads=config["MODEL_THREADS"],
+        )
+    finally:
+        if companion is not None:
+            companion.send_signal(signal.SIGTERM)  # rq's warm shutdown: ends its job first
+            companion.wait()
+
+
+def start_selection_companion(name: str | None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "bvp.cli.workers", "--queue", SELECTION_QUEUE]
+    if name:
+        command += ["--name", f"{name}-selection"]
+    environment = {**os.environ, "BVP_WORKER_NICENESS": str(SELECTION_NICENESS)}
+    return subprocess.Popen(command, env=environment, preexec_fn=_end_with_parent)
+
+
+def _end_with_parent() -> None:
+    """In the companion, before it runs: the kernel sends it SIGTERM if its worker dies."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: stopped with its worker only
+        pass
 
 
 def _safe(url: str) -> str:
@@ -48,3 +107,21 @@ def _safe(url: str) -> str:
 
     parts = parse_url(url)
     return f"{parts.get('host', 'localhost')}:{parts.get('port', 6379)}/{parts.get('db', 0)}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python worker.py` and the selection companion: the same worker, outside flask."""
+    from bvp.app import create_app
+
+    parser = argparse.ArgumentParser(description="Run a BVP forecasting worker.")
+    parser.add_argument("--queue", action="append", choices=QUEUE_NAMES)
+    parser.add_argument("--name")
+    parser.add_argument("--burst", action="store_true")
+    args = parser.parse_args(argv)
+    app = create_app()
+    with app.app_context():
+        serve(app.config, args.queue or [], args.name, args.burst)
+
+
+if __name__ == "__main__":
+    main()

@@ -75,7 +75,11 @@ def populate_structure(
                 "unit": series.unit,
                 "event_resolution": RESOLUTION,
                 "timezone": SITE["timezone"],
-                "attributes": {"country": "US", "sample_series": series.key},
+                "attributes": {
+                    "country": "US",
+                    "sample_series": series.key,
+                    **({} if series.lower_bound is None else {"lower_bound": series.lower_bound}),
+                },
             },
         )
         report.sensors[series.key] = sensor.id

@@ -39,6 +39,7 @@ class SampleSeries:
     file: str
     column: str
     scale: float = 1.0
+    lower_bound: float | None = None  # what the sensor cannot go below (none for °C)
 
 
 SERIES = (
@@ -51,6 +52,7 @@ SERIES = (
         "serf_east_15min_ac_power.csv",
         "ac_power",
         scale=1e-3,
+        lower_bound=0.0,
     ),
     SampleSeries(
         "ghi",
@@ -60,6 +62,7 @@ SERIES = (
         "W/m²",
         "serf_east_psm3_data.csv",
         "ghi",
+        lower_bound=0.0,
     ),
     SampleSeries(
         "air_temperature",

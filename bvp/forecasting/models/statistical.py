@@ -1,5 +1,6 @@
-"""A statistical seasonal model: MSTL with the daily and weekly seasons, trend by AutoETS
-(statsforecast). Pure: history in, forecasts out; only values known at the origin.
+"""A statistical seasonal model: MSTL with the daily and weekly seasons, trend by
+exponential smoothing (statsforecast). Pure: history in, forecasts out; only values
+known at the origin.
 
 The decomposition uses STL's "jumps" (Cleveland et al., 1990) for its trend and
 low-pass smoothers: they are evaluated every 50th point and interpolated between. On
@@ -17,6 +18,17 @@ import pandas as pd
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
 WINDOW = pd.Timedelta(weeks=8)  # the history it decomposes
+
+
+# The deseasonalised series' trend: exponential smoothing with a damped additive trend.
+# Searching every ETS form (AutoETS "ZZN") costs twice as much and scored the same on
+# the benchmark's demand series (MASE 0.1407 both), so the search is skipped.
+def damped_trend():
+    from statsforecast.models import AutoETS
+
+    return AutoETS(model="AAN", damped=True)
+
+
 STL_JUMPS = {"seasonal_jump": 1, "trend_jump": 50, "low_pass_jump": 50}
 
 
@@ -29,7 +41,7 @@ def mstl_ets(
     **_context,
 ) -> pd.DataFrame:
     """Median forecast (column 0.5); NaN with less than two days of history."""
-    from statsforecast.models import MSTL, AutoETS
+    from statsforecast.models import MSTL
 
     grid = pd.date_range(origin - window, origin, freq=resolution, inclusive="left")
     y = history[history.index + resolution <= origin].reindex(grid)
@@ -41,7 +53,7 @@ def mstl_ets(
     seasons = [int(DAY / resolution)]
     if origin - first >= 2 * WEEK:
         seasons.append(int(WEEK / resolution))
-    model = MSTL(season_length=seasons, trend_forecaster=AutoETS(model="ZZN"), stl_kwargs=STL_JUMPS)
+    model = MSTL(season_length=seasons, trend_forecaster=damped_trend(), stl_kwargs=STL_JUMPS)
     steps = ((events - origin) / resolution).astype(int)
     ahead = model.fit(y.to_numpy()).predict(int(steps.max()) + 1)["mean"]
     return pd.DataFrame({0.5: np.asarray(ahead)[steps]}, index=events)
