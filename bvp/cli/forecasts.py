@@ -169,28 +169,44 @@ def backtest(
 
 
 @forecasts.command("select")
-@click.option("--sensor", "sensor_id", type=int, required=True)
-def select(sensor_id: int) -> None:
-    """Choose the sensor's model now, as the model-selection queue would: backtest every
+@click.option(
+    "--sensor", "sensor_ids", type=int, multiple=True, help="Repeatable. Default: every sensor."
+)
+def select(sensor_ids: tuple[int, ...]) -> None:
+    """Choose sensors' models now, as the model-selection queue would: backtest every
     model (and the ensemble of the best) day-ahead from the last 28 local midnights,
-    keep the lowest MASE, and calibrate its p10-p90 band on those days."""
-    started = time.process_time()
-    try:
+    keep the lowest MASE, and calibrate its p10-p90 band on those days. One transaction
+    per sensor, so each choice is kept as soon as it is made."""
+    if not sensor_ids:
         with transactional() as session:
-            selection = select_model(session, sensor_id)
-    except LookupError as error:
-        raise click.ClickException(str(error)) from None
+            sensor_ids = tuple(s.id for s in session.scalars(sensors_in_scope(None)))
+    for sensor_id in sensor_ids:
+        started = time.process_time()
+        try:
+            with transactional() as session:
+                selection = select_model(session, sensor_id)
+                click.echo(_choice_line(selection, time.process_time() - started))
+        except LookupError as error:
+            raise click.ClickException(str(error)) from None
+        if selection.scores:
+            table = pd.DataFrame(selection.scores).T.sort_values("mase")
+            click.echo(table.round(3).to_string() + "\n")
+
+
+def _choice_line(selection: ModelSelection, cpu_seconds: float) -> str:
     members = selection.calibration.get("members") or []
     chosen = f"{selection.model} of {' + '.join(members)}" if members else selection.model
     coverage = selection.calibration.get("coverage")
-    click.echo(
-        f"sensor {sensor_id}: {chosen}"
-        + (f", MASE {selection.mase:.3f}" if selection.mase is not None else "")
+    return (
+        f"sensor {selection.sensor_id}: {chosen}"
+        + (
+            f", MASE {selection.mase:.3f}"
+            if selection.mase is not None
+            else " (too little history)"
+        )
         + (f", p10-p90 coverage {coverage:.0%}" if coverage is not None else "")
-        + f" ({time.process_time() - started:.1f} s CPU)"
+        + f" ({cpu_seconds:.1f} s CPU)"
     )
-    if selection.scores:
-        click.echo(pd.DataFrame(selection.scores).T.sort_values("mase").round(3).to_string())
 
 
 @forecasts.command("models")
