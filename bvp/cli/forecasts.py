@@ -165,7 +165,7 @@ def backtest(
     origins = results.forecasts["origin"].nunique()
     click.echo(f"{origins} origins (local midnights), sensor {sensor_id}; MASE on one scale:")
     click.echo(f"the day-ago naive MAE before the first origin, {results.scale:.4g}\n")
-    click.echo(results.by_horizon().round(3).to_string())
+    click.echo(results.by_horizon().dropna(axis=1, how="all").round(3).to_string())
 
 
 @forecasts.command("select")
@@ -189,8 +189,15 @@ def select(sensor_ids: tuple[int, ...]) -> None:
         except LookupError as error:
             raise click.ClickException(str(error)) from None
         if selection.scores:
-            table = pd.DataFrame(selection.scores).T.sort_values("mase")
-            click.echo(table.round(3).to_string() + "\n")
+            click.echo(_scores_table(selection.scores) + "\n")
+
+
+def _scores_table(scores: dict) -> str:
+    """The candidates' backtest scores, best first; scores no candidate has are left out."""
+    table = pd.DataFrame(scores).T.sort_values("mase").dropna(axis=1, how="all")
+    if "points" in table:
+        table["points"] = table["points"].astype("Int64")
+    return table.round(3).to_string()
 
 
 def _choice_line(selection: ModelSelection, cpu_seconds: float) -> str:
@@ -226,8 +233,7 @@ def models() -> None:
                 f"{selection.selected_at:%Y-%m-%d %H:%M}Z by day-ahead MASE over 28 days"
             )
             if selection.scores:
-                table = pd.DataFrame(selection.scores).T.sort_values("mase")
-                click.echo(table.round(3).to_string())
+                click.echo(_scores_table(selection.scores))
             else:
                 click.echo("  (too little history to backtest: the default model forecasts)")
 

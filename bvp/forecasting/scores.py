@@ -78,7 +78,7 @@ def common_points(forecasts: pd.DataFrame) -> pd.DataFrame:
     and ``actual``."""
     keys = ["origin", "event"]
     known = forecasts[forecasts[0.5].notna() & forecasts["actual"].notna()]
-    models = forecasts["model"].nunique()
+    models = known["model"].nunique()  # a model that forecast nothing is not compared
     counts = known.groupby(keys)["model"].transform("nunique")
     return known[counts == models]
 

@@ -55,6 +55,7 @@ MODELS: dict[str, Model] = {
         Model("naive-7d", per_origin(_naive(pd.Timedelta(days=7)))),
         Model("ridge", per_origin(learned.ridge)),
         Model("mstl-ets", per_origin(statistical.mstl_ets)),
+        Model("mstl-ets-log", per_origin(statistical.mstl_ets_multiplicative)),
         Model("lightgbm", boosted.fit_lightgbm, refit_every=pd.Timedelta(days=7)),
     )
 }
