@@ -38,6 +38,12 @@ from bvp.forecasting.pipeline import (
 )
 from bvp.queues import redis_connection
 
+# One meaning in `create` and `backtest`: the window of origins is [--from, --until).
+UNTIL_HELP = (
+    "Origins before this moment (exclusive), ISO 8601 with offset; the forecast from the "
+    "last one may reach past it."
+)
+
 forecasts = AppGroup("forecasts", help="Forecasting jobs and forecasts.")
 
 
@@ -119,9 +125,13 @@ def enqueue_pending() -> None:
 @forecasts.command("backtest")
 @click.option("--sensor", "sensor_id", type=int, required=True)
 @click.option(
-    "--from", "start", required=True, help="ISO 8601 with offset, e.g. 2016-09-15T00:00-06:00"
+    "--from",
+    "start",
+    required=True,
+    help="First origin (a local midnight on or after it), ISO 8601 with offset, e.g. "
+    "2016-09-15T00:00-06:00",
 )
-@click.option("--until", "end", required=True, help="ISO 8601 with offset")
+@click.option("--until", "end", required=True, help=UNTIL_HELP)
 @click.option(
     "--models",
     default=",".join(MODELS),
@@ -241,7 +251,7 @@ def models() -> None:
 @forecasts.command("create")
 @click.option("--sensor", "sensor_id", type=int, required=True)
 @click.option("--from", "start", required=True, help="First origin, ISO 8601 with offset.")
-@click.option("--until", "end", required=True, help="Last origin (exclusive), ISO 8601.")
+@click.option("--until", "end", required=True, help=UNTIL_HELP)
 @click.option("--horizon", default="P1D", show_default=True, help="ISO 8601 duration.")
 @click.option("--every", default="P1D", show_default=True, help="Time between origins.")
 @click.option(

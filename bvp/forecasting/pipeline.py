@@ -159,8 +159,11 @@ def select_model(session: Session, sensor_id: int) -> ModelSelection:
     origin = latest_origin(session, sensor_id)
     choice = None
     if origin is not None:
-        start = origin - timedelta(days=SELECTION_ORIGINS + 1)
-        result = backtest_sensor(session, sensor_id, start, origin, list(MODELS))
+        # the last local midnight whose whole day is measured, and the 27 before it
+        last = (pd.Timestamp(origin).tz_convert(sensor.timezone) - pd.Timedelta(days=1)).normalize()
+        start = last - pd.Timedelta(days=SELECTION_ORIGINS - 1)
+        end = last + pd.Timedelta(hours=1)
+        result = backtest_sensor(session, sensor_id, start, end, list(MODELS))
         if not result.forecasts.empty:
             choice = choose(result, sensor.timezone)
     if choice is None:
@@ -219,15 +222,16 @@ def backtest_sensor(
     horizon: timedelta = timedelta(days=1),
     lead_times: list[timedelta] | None = None,
 ) -> Backtest:
-    """Day-ahead backtest with an origin at every local midnight in ``[start, end)``,
-    scored at ``horizon`` and at each of ``lead_times``."""
+    """Backtest with an origin at every local midnight in ``[start, end)`` (forecasts from
+    the last may reach past ``end``: they are scored where measured), ``horizon`` ahead
+    and scored at each of ``lead_times`` too."""
     sensor = _sensor(session, sensor_id)
     start, end = pd.Timestamp(to_utc(start, "from")), pd.Timestamp(to_utc(end, "until"))
-    history, context = model_inputs(session, sensor, start - INPUT_WINDOW, end)
+    history, context = model_inputs(session, sensor, start - INPUT_WINDOW, end + horizon)
     local_days = pd.date_range(
         start.tz_convert(sensor.timezone).normalize(), end.tz_convert(sensor.timezone), freq="D"
     )
-    origins = [o.tz_convert("UTC") for o in local_days if o >= start and o + horizon <= end]
+    origins = [o.tz_convert("UTC") for o in local_days if start <= o < end]
     return backtest(
         history,
         origins,

@@ -41,6 +41,7 @@ def long_forecasts(medians: dict[str, list[float]], actual: list[float]) -> pd.D
                 "ahead": events + HOUR - events[0],
                 0.5: values,
                 "actual": actual,
+                "spread": 1.0,
             }
         )
         for name, values in medians.items()
