@@ -29,6 +29,7 @@ def damped_trend():
     return AutoETS(model="AAN", damped=True)
 
 
+TREND_DAYS = 14
 STL_JUMPS = {"seasonal_jump": 1, "trend_jump": 50, "low_pass_jump": 50}
 
 
@@ -42,8 +43,6 @@ def mstl_ets(
     **_context,
 ) -> pd.DataFrame:
     """Median forecast (column 0.5); NaN with less than two days of history."""
-    from statsforecast.models import MSTL
-
     grid = pd.date_range(origin - window, origin, freq=resolution, inclusive="left")
     y = history[history.index + resolution <= origin].reindex(grid)
     first = y.first_valid_index()
@@ -59,10 +58,26 @@ def mstl_ets(
         if (values <= 0).any():
             return nothing  # seasons in proportion to the level need a positive series
         values = np.log(values)
-    model = MSTL(season_length=seasons, trend_forecaster=damped_trend(), stl_kwargs=STL_JUMPS)
     steps = ((events - origin) / resolution).astype(int)
-    ahead = np.asarray(model.fit(values).predict(int(steps.max()) + 1)["mean"])[steps]
+    ahead = _decompose_and_extend(values, seasons, int(steps.max()) + 1, int(DAY / resolution))
+    ahead = ahead[steps]
     return pd.DataFrame({0.5: np.exp(ahead) if multiplicative else ahead}, index=events)
+
+
+def _decompose_and_extend(values: np.ndarray, seasons: list[int], steps: int, per_day: int):
+    """MSTL's forecast, as statsforecast's MSTL makes it (each season repeats its last
+    cycle; the rest, trend and remainder, goes to the trend model), with the trend model
+    fitted on the last two weeks only: the level of tomorrow needs no more, and it is a
+    sixth of the cost (0.05 s instead of 0.31 s on eight weeks of quarter-hours)."""
+    from statsforecast.mstl import mstl
+
+    parts = mstl(values, seasons, stl_kwargs=STL_JUMPS)
+    ahead = np.zeros(steps)
+    for period in seasons:
+        last_cycle = parts[f"seasonal{period}"].to_numpy()[-period:]
+        ahead += np.resize(last_cycle, steps)
+    rest = (parts["trend"] + parts["remainder"]).to_numpy()[-TREND_DAYS * per_day :]
+    return ahead + np.asarray(damped_trend().fit(rest).predict(steps)["mean"])
 
 
 def mstl_ets_multiplicative(history, origin, events, resolution, **context) -> pd.DataFrame:
