@@ -4,9 +4,9 @@ On a database of its own (BVP_BENCH_FORECAST_DATABASE_URL, default `bvp_bench_fo
 Redis db 13), with 50 sensors holding a year of quarter-hourly history each, it prints:
 
 - seconds for one day-ahead forecast on a sensor with a year of history, per model;
+- CPU seconds to choose a sensor-year's model (every model and the ensemble, 28 origins);
 - jobs per minute for one worker and for two workers in parallel, 50 day-ahead jobs with
-  gradient-boosted quantiles (each worker limited to one thread, OMP_NUM_THREADS=1, as
-  you would run one worker per core);
+  LightGBM (each worker on one thread, BVP_MODEL_THREADS=1, one worker per core);
 - seconds from a data POST (under gunicorn) to its forecast being readable through the
   API, with one idle worker listening.
 
@@ -42,6 +42,7 @@ from bvp.data.passwords import hash_password
 from bvp.data.utc import utcnow
 from bvp.forecasting.jobs import create_forecasting_jobs
 from bvp.forecasting.pipeline import make_forecast, select_model
+from bvp.forecasting.workers import preload_models
 
 REPO = Path(__file__).resolve().parent.parent
 URL = os.environ.get(
@@ -107,8 +108,9 @@ def setup() -> tuple[list[int], str]:
 
 def one_job_seconds(sensor_id: int) -> dict[str, float]:
     session = Session()
-    make_forecast(session, sensor_id, ORIGIN.to_pydatetime(), timedelta(days=1))  # warm-up:
-    session.rollback()  # the first call pays for importing scikit-learn
+    preload_models()  # as a worker does before it forks jobs
+    make_forecast(session, sensor_id, ORIGIN.to_pydatetime(), timedelta(days=1))  # warm-up
+    session.rollback()
     timings = {}
     for model in ("naive-1d", "ridge", "mstl-ets", "lightgbm"):
         store_selection(session, sensor_id, model, None, {}, utcnow())
