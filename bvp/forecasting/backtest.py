@@ -72,7 +72,8 @@ def backtest(
     hour, the first six), as the jobs queued for those horizons would be."""
     if isinstance(models, list):
         models = {name: MODELS[name] for name in models}
-    frames, spreads = [], {}
+    frames = []
+    spreads = {origin: recent_spread(history, origin, resolution) for origin in origins}
     for name, model in models.items():
         fitted, fitted_at = None, None
         for origin in origins:
@@ -83,7 +84,6 @@ def backtest(
                 )
             events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
             median = within_bounds(fitted(history, origin, events)[0.5], resolution, **context)
-            spread = spreads.setdefault(origin, recent_spread(history, origin, resolution))
             frames.append(
                 pd.DataFrame(
                     {
@@ -93,7 +93,7 @@ def backtest(
                         "ahead": events + resolution - origin,
                         0.5: median.to_numpy(dtype=float),
                         "actual": history.reindex(events).to_numpy(dtype=float),
-                        "spread": spread,
+                        "spread": spreads[origin],
                     }
                 )
             )

@@ -122,17 +122,16 @@ def model_inputs(
 
     regressors = {f"sensor_{r}": measured(r) for r in regressors_of(session, sensor)}
     attributes = sensor.attributes or {}
+    solar = sensor.asset.asset_type == "pv" or sensor.unit == "W/m²"  # PV power, irradiance
     context = {
         "timezone": sensor.timezone,
         "country": attributes.get("country"),
         "regressors": regressors,
         "latitude": sensor.asset.latitude,
         "longitude": sensor.asset.longitude,
-        "lower_bound": attributes.get("lower_bound"),
+        "lower_bound": attributes.get("lower_bound", 0.0 if solar else None),
         "upper_bound": attributes.get("capacity"),
-        "daylight_only": attributes.get(
-            "daylight_only", sensor.asset.asset_type == "pv" or sensor.unit == "W/m²"
-        ),
+        "daylight_only": attributes.get("daylight_only", solar),
         "threads": model_threads(),
     }
     return measured(sensor.id), context

@@ -9,16 +9,14 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 from rq.job import Job
 
-from bvp.data.beliefs import latest_beliefs, save_beliefs
+from bvp.data.beliefs import latest_beliefs
 from bvp.forecasting.jobs import create_forecasting_jobs
 from bvp.queues import get_queue
 from tests.conftest import REPO
-
-ORIGIN = pd.Timestamp("2024-06-03T00:00Z")
+from tests.forecasting.test_worker import ORIGIN, measure_two_days
 
 
 def hold_until_released(key: str) -> str:
@@ -68,15 +66,7 @@ def alive(pid: int) -> bool:
 
 
 def test_a_forecast_is_made_while_a_selection_runs(db, redis, sensor):
-    events = pd.date_range(ORIGIN - pd.Timedelta(days=2), ORIGIN, freq="15min", inclusive="left")
-    save_beliefs(
-        db,
-        {"event_start": events, "event_value": np.arange(len(events), dtype=float)},
-        sensor_id=sensor.id,
-        source_id=1,
-        belief_time=ORIGIN.to_pydatetime(),
-    )
-    db.commit()
+    measure_two_days(db, sensor)
     selection = get_queue(redis, "model-selection").enqueue(hold_until_released, "release")
     worker, companion = start_default_worker()
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from bvp.forecasting.models import boosted, learned, naive, statistical
@@ -69,7 +68,8 @@ def ensemble_of(members: Sequence[str]) -> Model:
         fitted = [part.fit(history, origin, resolution, horizon, **context) for part in parts]
 
         def predict(history, origin, events):
-            medians = np.column_stack([f(history, origin, events)[0.5] for f in fitted])
+            medians = pd.concat([f(history, origin, events)[0.5] for f in fitted], axis=1)
+            # where a member has no forecast the others speak, as in the backtest
             return pd.DataFrame({0.5: medians.mean(axis=1)}, index=events)
 
         return predict
