@@ -3,7 +3,7 @@ page (its chart of measurements and forecasts, and the model that forecasts it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -53,6 +53,7 @@ class ModelInUse:
     selected_at: datetime | None
     mase: float | None
     scores: list[dict]  # per model: name, mae, mase, bias, pinball, coverage
+    members: list[str] = field(default_factory=list)  # of an ensemble
 
 
 @dataclass
@@ -152,9 +153,14 @@ def model_in_use(session: Session, sensor_id: int) -> ModelInUse:
     selection = session.get(ModelSelection, sensor_id)
     if selection is None:
         return ModelInUse(DEFAULT_MODEL, False, None, None, [])
+    calibration = selection.calibration or {}
     scores = [{"name": name, **values} for name, values in (selection.scores or {}).items()]
+    for score in scores:  # the band the model in use forecasts with, calibrated on these days
+        if score["name"] == selection.model and calibration.get("coverage") is not None:
+            score["coverage"] = calibration["coverage"]
     scores.sort(key=lambda s: (s.get("mase") is None, s.get("mase") or 0.0, s["name"]))
-    return ModelInUse(selection.model, True, selection.selected_at, selection.mase, scores)
+    members = calibration.get("members") or []
+    return ModelInUse(selection.model, True, selection.selected_at, selection.mase, scores, members)
 
 
 def chart_window(form: WindowForm, sensor: Sensor, default_end: datetime):

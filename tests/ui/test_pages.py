@@ -112,6 +112,22 @@ def test_a_sensor_page_shows_the_chosen_model_and_its_backtest_scores(signed_in,
     assert "80.0 %" in page.text and "in use" in page.text
 
 
+def test_a_sensor_page_shows_an_ensembles_members_and_its_calibrated_coverage(
+    signed_in, world, database
+):
+    scores = {
+        "ensemble": {"mae": 0.4, "mase": 0.8, "bias": 0.0, "pinball": None, "coverage": None},
+        "lightgbm": {"mae": 0.5, "mase": 0.9, "bias": 0.1, "pinball": None, "coverage": None},
+    }
+    calibration = {"members": ["lightgbm", "mstl-ets"], "offsets": {}, "coverage": 0.812}
+    with database() as db:
+        chosen = datetime(2016, 10, 13, 12, tzinfo=UTC)
+        store_selection(db, world.sensors["north"], "ensemble", 0.8, scores, chosen, calibration)
+    page = signed_in("viewer").get(f"/dashboard/sensors/{world.sensors['north']}")
+    assert "<strong>ensemble</strong> (the mean of lightgbm, mstl-ets), chosen" in page.text
+    assert "81.2 %" in page.text  # the band it forecasts with covered that on the backtest
+
+
 @pytest.mark.parametrize(("role", "status"), [("viewer", 404), ("account-admin", 404)])
 def test_another_accounts_sensor_is_not_found(signed_in, world, role, status):
     client = signed_in(role, "north")
