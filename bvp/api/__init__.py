@@ -22,6 +22,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.health import health
     from bvp.api.jobs import jobs
     from bvp.api.metrics import metrics
+    from bvp.api.model_choice import choice
     from bvp.api.sensor_data import sensor_data
     from bvp.api.sensors import sensors
     from bvp.api.tokens import tokens
@@ -69,6 +70,7 @@ def register_api(app: Flask) -> None:
         sensors,
         sensor_data,
         jobs,
+        choice,
         beliefs,
         metrics,
         fm_root,

@@ -30,7 +30,7 @@ def get_job(job_id: str):
     """Status, times and error text of one job of your account."""
     _visible_sensor(sensor_of_job(job_id), "job", job_id)
     try:
-        return describe_job(Job.fetch(job_id, connection=_redis()))
+        return describe_job(Job.fetch(job_id, connection=queue_connection()))
     except NoSuchJobError:
         not_found("job", job_id)
 
@@ -41,7 +41,7 @@ def get_job(job_id: str):
 def sensor_jobs(sensor_id: int):
     """Recent jobs (waiting, running, finished, failed) working on one of your sensors."""
     _visible_sensor(sensor_id, "sensor", sensor_id)
-    connection = _redis()
+    connection = queue_connection()
     ids = [i for i in recent_job_ids(connection, QUEUE_NAMES) if sensor_of_job(i) == sensor_id]
     described = [describe_job(job) for job in fetch_jobs(connection, ids)]
     return sorted(described, key=lambda j: j["enqueued_at"] or j["ended_at"], reverse=True)[:100]
@@ -53,7 +53,8 @@ def _visible_sensor(sensor_id: int | None, what: str, identifier) -> None:
             not_found(what, identifier)
 
 
-def _redis():
+def queue_connection():
+    """Redis, or a 503 that says the job queue is unreachable."""
     connection = redis_connection(current_app.config["REDIS_URL"])
     try:
         connection.ping()

@@ -208,6 +208,28 @@ class JobSchema(Schema):
     result = fields.Raw(allow_none=True)
 
 
+class ModelChoiceSchema(Schema):
+    sensor_id = fields.Integer()
+    model = fields.String(metadata={"example": "ensemble"})
+    members = fields.List(
+        fields.String(), metadata={"description": "The models an ensemble averages."}
+    )
+    chosen = fields.Boolean(
+        metadata={"description": "By a backtest; false: the default until one has run."}
+    )
+    selected_at = fields.AwareDateTime(allow_none=True)
+    mase = fields.Float(allow_none=True, metadata={"description": "Of the model in use."})
+    coverage = fields.Float(
+        allow_none=True,
+        metadata={"description": "Share of the backtest's actuals inside its p10-p90 band."},
+    )
+    scores = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        metadata={"description": "Per candidate model: mae, mase, bias, points."},
+    )
+
+
 class MonthlyMetricsQuerySchema(Schema):
     month = fields.String(
         required=True,

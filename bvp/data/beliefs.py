@@ -180,6 +180,10 @@ def save_beliefs(
     return SaveResult(created, updated, n - created - updated, skipped)
 
 
+_LATEST_BELIEF = "SELECT DISTINCT ON (event_start) event_start, belief_time, source_id, event_value"
+_EVERY_BELIEF = "SELECT event_start, belief_time, source_id, event_value"
+
+
 def latest_beliefs(
     session: Session,
     sensor_id: int,
@@ -190,6 +194,7 @@ def latest_beliefs(
     source: int | Iterable[int] | None = None,
     exclude_sources: Iterable[int] = (),
     cumulative_probability: float = 0.5,
+    every_belief: bool = False,
 ) -> pd.DataFrame:
     """The most recent belief per event with ``start <= event_start < end``.
 
@@ -198,6 +203,9 @@ def latest_beliefs(
     ``exclude_sources`` never count. One query; returns a
     DataFrame indexed by aware UTC ``event_start`` with columns ``event_value``,
     ``belief_time`` and ``source_id``. Ties in belief time go to the higher source id.
+
+    With ``every_belief``, every belief about each event instead (oldest first per
+    event): what a forecast needs to read a regressor as it was known at any origin.
     """
     conditions = [
         "sensor_id = %(sensor_id)s",
@@ -221,9 +229,9 @@ def latest_beliefs(
         conditions.append("source_id <> ALL(%(excluded)s)")
         params["excluded"] = [int(s) for s in exclude_sources]
     # Newest first on both columns: a backward scan of the primary key, no sort.
+    columns = _EVERY_BELIEF if every_belief else _LATEST_BELIEF
     query = (
-        "SELECT DISTINCT ON (event_start) event_start, belief_time, source_id, event_value "
-        f"FROM timed_belief WHERE {' AND '.join(conditions)} "
+        f"{columns} FROM timed_belief WHERE {' AND '.join(conditions)} "
         "ORDER BY event_start DESC, belief_time DESC, source_id DESC"
     )
     cursor = session.connection().connection.dbapi_connection.cursor()

@@ -139,3 +139,13 @@ def solar_features(
         },
         index=events,
     )
+
+
+def known_at(beliefs: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
+    """A regressor's values as they were known at ``origin``: per event, the latest belief
+    formed at or before it. ``beliefs`` holds every belief (``event_value`` and
+    ``belief_time``, indexed by event start, oldest belief first per event), so a weather
+    forecast issued after the origin is never read, and one issued before it is, for
+    events before and after the origin alike."""
+    known = beliefs[beliefs["belief_time"] <= origin]
+    return known["event_value"][~known.index.duplicated(keep="last")]

@@ -340,9 +340,13 @@ def run_forecasting_job(
     }
 
 
+def model_selection_job_id(sensor_id: int) -> str:
+    return f"select-model-s{sensor_id}"
+
+
 def enqueue_model_selection(connection: Redis, sensor_id: int) -> str | None:
     """Queue a backtest that (re)chooses the sensor's model, unless one is waiting."""
-    job_id = f"select-model-s{sensor_id}"
+    job_id = model_selection_job_id(sensor_id)
     lock = f"bvp:enqueue-lock:{job_id}"
     if not connection.set(lock, 1, nx=True, ex=10):
         return None

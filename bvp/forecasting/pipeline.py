@@ -110,8 +110,9 @@ def model_inputs(
     as_of: datetime | None = None,
 ) -> tuple[pd.Series, dict]:
     """The sensor's measurements and its regressors' (never forecasts), and the context
-    its models take: time zone, country, regressors, the asset's location (for the sun)
-    and the sensor's physical bounds."""
+    its models take: time zone, country, past regressors, future regressors (every
+    belief, weather forecasts included, to be read as known at each origin), the asset's
+    location (for the sun) and the sensor's physical bounds."""
     forecasters = forecaster_source_ids(session)
 
     def measured(sensor_id: int) -> pd.Series:
@@ -121,12 +122,21 @@ def model_inputs(
         return frame["event_value"]
 
     regressors = {f"sensor_{r}": measured(r) for r in regressors_of(session, sensor)}
+    # Future regressors: every belief, forecasts too, up to the longest horizon past
+    # ``until``; each forecast reads them as known at its own origin (``known_at``).
+    future = {
+        f"sensor_{r}": latest_beliefs(
+            session, r, since, until + MAX_HORIZON, as_of=as_of, every_belief=True
+        )
+        for r in regressors_of(session, sensor, "future_regressors")
+    }
     attributes = sensor.attributes or {}
     solar = sensor.asset.asset_type == "pv" or sensor.unit == "W/m²"  # PV power, irradiance
     context = {
         "timezone": sensor.timezone,
         "country": attributes.get("country"),
         "regressors": regressors,
+        "future_regressors": future,
         "latitude": sensor.asset.latitude,
         "longitude": sensor.asset.longitude,
         "lower_bound": attributes.get("lower_bound", 0.0 if solar else None),
@@ -142,6 +152,35 @@ def current_model(session: Session, sensor_id: int) -> str:
     if selection is None or not _known(selection.model):
         return DEFAULT_MODEL
     return selection.model
+
+
+def model_choice(session: Session, sensor_id: int) -> dict:
+    """What forecasts the sensor, for operators and clients: the model, an ensemble's
+    members, when it was chosen, its MASE, its band's coverage and every candidate's
+    scores (the default model, unchosen, until a backtest has run)."""
+    selection = session.get(ModelSelection, sensor_id)
+    if selection is None or not _known(selection.model):
+        return {
+            "sensor_id": sensor_id,
+            "model": DEFAULT_MODEL,
+            "members": [],
+            "chosen": False,
+            "selected_at": None,
+            "mase": None,
+            "coverage": None,
+            "scores": {},
+        }
+    calibration = selection.calibration or {}
+    return {
+        "sensor_id": sensor_id,
+        "model": selection.model,
+        "members": calibration.get("members") or [],
+        "chosen": True,
+        "selected_at": selection.selected_at,
+        "mase": selection.mase,
+        "coverage": calibration.get("coverage"),
+        "scores": selection.scores or {},
+    }
 
 
 def selection_is_stale(session: Session, sensor_id: int, max_age: timedelta) -> bool:

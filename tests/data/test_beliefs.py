@@ -72,6 +72,20 @@ def test_latest_belief_wins_and_as_of_shows_what_was_known(db, sensor):
     assert count_rows(db) == 192  # history is kept, not overwritten
 
 
+def test_every_belief_is_read_oldest_first_per_event(db, sensor):
+    """What a forecast needs to read a weather forecast as it was known at any origin."""
+    save(db, np.full(96, 1.0), START - timedelta(hours=12))  # a forecast the evening before
+    save(db, np.full(96, 2.0), START - timedelta(hours=1))  # a later forecast
+    save(db, np.full(96, 3.0), END)  # measured
+    every = latest_beliefs(db, sensor.id, START, END, every_belief=True)
+    assert len(every) == 3 * 96
+    first = every.loc[QUARTERS[0]]
+    assert first["event_value"].tolist() == [1.0, 2.0, 3.0]
+    assert first["belief_time"].is_monotonic_increasing
+    after = latest_beliefs(db, sensor.id, START, END, every_belief=True, as_of=START)
+    assert set(after["event_value"]) == {1.0, 2.0}  # the measurement came later
+
+
 def test_source_filter(db, sensor):
     save(db, np.full(96, 1.0), END, source=METER)
     save(db, np.full(96, 3.0), END + timedelta(hours=1), source=OTHER_METER)

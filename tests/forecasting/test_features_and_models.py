@@ -108,6 +108,45 @@ def test_a_regressor_informs_the_learned_model():
     assert mae(with_x) < 0.1 < mae(without)
 
 
+def test_a_future_regressor_is_read_as_known_at_the_origin():
+    """y is twice x at the same time, and x's values for tomorrow are forecasts: the one
+    issued before the origin informs the forecast; one issued after it never does."""
+    index = pd.date_range(
+        ORIGIN - pd.Timedelta(days=60),
+        ORIGIN + pd.Timedelta(days=1),
+        freq=RESOLUTION,
+        inclusive="left",
+    )
+    x = np.random.default_rng(7).normal(0, 1, len(index))
+    y = pd.Series(2 * x, index=index)
+    tomorrow = index >= ORIGIN
+    measured = pd.DataFrame(
+        {"event_value": x[~tomorrow], "belief_time": index[~tomorrow] + RESOLUTION},
+        index=index[~tomorrow],
+    )
+    forecast_before = pd.DataFrame(
+        {"event_value": x[tomorrow], "belief_time": ORIGIN - pd.Timedelta(hours=6)},
+        index=index[tomorrow],
+    )
+    issued_after = forecast_before.assign(event_value=1e3, belief_time=ORIGIN + RESOLUTION)
+    honest = pd.concat([measured, forecast_before]).sort_index(kind="stable")
+    with_late = pd.concat([honest, issued_after]).sort_index(kind="stable")
+    events = index[tomorrow]
+
+    def forecast(future_regressors):
+        model = MODELS["lightgbm"]
+        fitted = model.fit(
+            y, ORIGIN, RESOLUTION, pd.Timedelta(days=1), future_regressors=future_regressors
+        )
+        return fitted(y, ORIGIN, events)[0.5]
+
+    read = forecast({"x": honest})
+    pd.testing.assert_series_equal(read, forecast({"x": with_late}))  # never read
+    error = np.mean(np.abs(read.to_numpy() - y.reindex(events).to_numpy()))
+    without = np.mean(np.abs(forecast({}).to_numpy() - y.reindex(events).to_numpy()))
+    assert error < 0.4 < 1.0 < without  # and it informs the forecast
+
+
 def test_a_regressor_without_history_does_not_stop_the_forecast():
     history = daily_profile(noise=0.1)
     events = pd.date_range(ORIGIN, periods=96, freq=RESOLUTION)
@@ -122,3 +161,16 @@ def test_durations_of_no_fixed_length_are_refused(text):
 
     with pytest.raises(ValueError, match="not an ISO 8601 duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("days", [3, 20])
+def test_the_seasonal_model_forecasts_with_one_season_or_two(days):
+    """Under two weeks of history only the daily season is fitted, then the weekly too."""
+    history = daily_profile(days=days, noise=0.1) + 10
+    history = history[history.index < ORIGIN]
+    events = pd.date_range(ORIGIN, periods=96, freq=RESOLUTION)
+    for name in ("mstl-ets", "mstl-ets-log"):
+        fitted = MODELS[name].fit(history, ORIGIN, RESOLUTION, pd.Timedelta(days=1))
+        forecast = fitted(history, ORIGIN, events)[0.5]
+        truth = daily_profile(noise=0.0).reindex(events) + 10
+        assert np.mean(np.abs(forecast.to_numpy() - truth.to_numpy())) < 0.3

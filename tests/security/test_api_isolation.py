@@ -431,6 +431,18 @@ MATRIX = [
     ),
     Case(
         "GET",
+        "/api/v1/sensors/<int:sensor_id>/model",
+        sensor_url("/model"),
+        {"own": ALL_READ, "other": OTHER_404},
+    ),
+    Case(
+        "POST",
+        "/api/v1/sensors/<int:sensor_id>/model/selection",
+        sensor_url("/model/selection"),
+        {"own": (202, 202, 202, 403, 401), "other": (202, 404, 404, 404, 401)},
+    ),
+    Case(
+        "GET",
         "/api/v1/jobs/<job_id>",
         lambda ctx, t: (f"/api/v1/jobs/{ctx.jobs[t.account]}", None),
         {"own": ALL_READ, "other": OTHER_404},

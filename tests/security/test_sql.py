@@ -38,6 +38,8 @@ ALLOWED = {
     ("data/beliefs.py", "latest_beliefs", "' AND '.join(conditions)"): "fixed conditions",
     # psycopg2's own binding of those parameters (mogrify), wrapped in COPY ... TO STDOUT.
     ("data/beliefs.py", "latest_beliefs", "sql"): "output of cursor.mogrify",
+    # One of the two constant column lists: the latest belief per event, or every one.
+    ("data/beliefs.py", "latest_beliefs", "columns"): "_LATEST_BELIEF or _EVERY_BELIEF",
     ("data/belief_export.py", "export_page", "' AND '.join(conditions)"): "fixed conditions",
     # The database name from the configured URL, quoted by the dialect's preparer.
     ("data/db.py", "ensure_database_exists", "quoted"): "identifier quoted by SQLAlchemy",

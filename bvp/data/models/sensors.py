@@ -67,10 +67,11 @@ def sensors_using_as_regressor(session: Session, sensor_id: int) -> list[int]:
     )
 
 
-def regressors_of(session: Session, sensor: Sensor) -> list[int]:
-    """The sensor's configured regressors (attributes.regressors) that belong to the same
-    account: another account's sensor is never read into this one's forecasts."""
-    wanted = [int(r) for r in sensor.attributes.get("regressors", []) if str(r).isdigit()]
+def regressors_of(session: Session, sensor: Sensor, kind: str = "regressors") -> list[int]:
+    """The sensor's configured regressors (``attributes.regressors``, or with ``kind``
+    ``future_regressors``) that belong to the same account: another account's sensor is
+    never read into this one's forecasts."""
+    wanted = [int(r) for r in sensor.attributes.get(kind, []) if str(r).isdigit()]
     if not wanted:
         return []
     same_account = session.scalars(

@@ -1,4 +1,4 @@
-"""LightGBM on lags, the local calendar and the sun: a median forecast.
+"""LightGBM on lags, the local calendar, the sun and future regressors: a median forecast.
 
 Pure: history in, forecasts out. It is fitted at an origin on up to a year of what was
 known then, and the fitted model forecasts later origins too (a backtest refits it weekly),
@@ -16,6 +16,7 @@ import pandas as pd
 
 from bvp.forecasting.features import (
     history_features,
+    known_at,
     known_lags,
     solar_features,
     time_features,
@@ -41,16 +42,21 @@ Predict = Callable[[pd.Series, pd.Timestamp, pd.DatetimeIndex], pd.DataFrame]
 
 def design(
     known: pd.Series,
+    origin: pd.Timestamp,
     events: pd.DatetimeIndex,
     resolution: pd.Timedelta,
     lag_days: list[int],
     timezone: str = "UTC",
     country: str | None = None,
     regressors: dict[str, pd.Series] | None = None,
+    future_regressors: dict[str, pd.DataFrame] | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
     **_context,
 ) -> pd.DataFrame:
+    """The features of ``events`` for a forecast from ``origin``: the target's lags, the
+    calendar, the sun, past regressors' lags, and future regressors' values at the events
+    as known at the origin (a weather forecast issued by then)."""
     parts = [
         history_features(known, events, lag_days),
         time_features(events, timezone, country),
@@ -59,6 +65,10 @@ def design(
         parts.append(solar_features(events, resolution, latitude, longitude))
     for name, series in (regressors or {}).items():
         parts.append(history_features(series, events, lag_days[:1], name=name))
+    for name, beliefs in (future_regressors or {}).items():
+        values = known_at(beliefs, origin)
+        values = values[~values.index.duplicated()].reindex(events).to_numpy()
+        parts.append(pd.DataFrame({f"{name}_at_event": values}, index=events))
     return pd.concat(parts, axis=1)
 
 
@@ -80,13 +90,13 @@ def fit_lightgbm(
     train = known.index[known.index >= origin - window]
     if len(train) < MIN_TRAINING_ROWS:
         return _nothing
-    x = design(known, train, resolution, lag_days, **context)
+    x = design(known, origin, train, resolution, lag_days, **context)
     model = lightgbm.LGBMRegressor(n_jobs=threads, **PARAMETERS)
     model.fit(x, known.reindex(train).to_numpy())
 
     def predict(history: pd.Series, origin: pd.Timestamp, events: pd.DatetimeIndex):
         known = history[history.index + resolution <= origin]
-        x = design(known, events, resolution, lag_days, **context)
+        x = design(known, origin, events, resolution, lag_days, **context)
         median = model.predict(x)
         median[events + resolution - origin > min(lag_days) * pd.Timedelta(days=1)] = np.nan
         return pd.DataFrame({0.5: median}, index=events)

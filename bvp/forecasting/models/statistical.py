@@ -73,9 +73,10 @@ def _decompose_and_extend(values: np.ndarray, seasons: list[int], steps: int, pe
 
     parts = mstl(values, seasons, stl_kwargs=STL_JUMPS)
     ahead = np.zeros(steps)
-    for period in seasons:
-        last_cycle = parts[f"seasonal{period}"].to_numpy()[-period:]
-        ahead += np.resize(last_cycle, steps)
+    # (named "seasonal" for one season, "seasonal96", "seasonal672" for several)
+    components = [c for c in parts.columns if c.startswith("seasonal")]
+    for period, component in zip(seasons, components, strict=True):
+        ahead += np.resize(parts[component].to_numpy()[-period:], steps)
     rest = (parts["trend"] + parts["remainder"]).to_numpy()[-TREND_DAYS * per_day :]
     return ahead + np.asarray(damped_trend().fit(rest).predict(steps)["mean"])
 
