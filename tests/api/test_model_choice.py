@@ -3,29 +3,28 @@
 import numpy as np
 import pandas as pd
 
-from bvp.data.beliefs import save_beliefs
 from tests.conftest import run_worker
 
 
-def measure_five_weeks(db, sensor_id: int) -> None:
+def post_five_weeks(as_, sensor_id: int) -> None:
+    """Five weeks of a noisy daily profile, posted as a meter gateway would."""
     index = pd.date_range("2024-04-27T22:00Z", "2024-06-01T22:00Z", freq="15min", inclusive="left")
     profile = np.sin(np.pi * np.clip(index.hour.to_numpy() - 4, 0, 12) / 12) * 5
     noise = np.random.default_rng(2).normal(0, 0.3, len(index))
-    save_beliefs(
-        db,
-        {"event_start": index, "event_value": profile + noise},
-        sensor_id=sensor_id,
-        source_id=1,
-        belief_time=pd.Timestamp("2024-06-02T00:00Z").to_pydatetime(),
-    )
-    db.commit()
+    body = {
+        "start": index[0].isoformat(),
+        "duration": "P35D",
+        "values": (profile + noise).round(3).tolist(),
+        "unit": "kW",
+    }
+    assert as_("user").post(f"/api/v1/sensors/{sensor_id}/data", json=body).status_code == 200
 
 
 def test_a_model_is_chosen_on_request_and_shown_with_its_scores(as_, db, world, redis):
     sensor = world["north"]["sensor"]
     before = as_("viewer").get(f"/api/v1/sensors/{sensor}/model").get_json()
     assert before["model"] == "naive-1d" and before["chosen"] is False
-    measure_five_weeks(db, sensor)
+    post_five_weeks(as_, sensor)
 
     queued = as_("user").post(f"/api/v1/sensors/{sensor}/model/selection")
     assert queued.status_code == 202
