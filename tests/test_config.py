@@ -110,3 +110,18 @@ def test_workers_run_as_background_work_by_default_and_only_lower_their_priority
     for wrong in ("-5", "20", "low"):
         with pytest.raises(ConfigurationError, match="BVP_WORKER_NICENESS="):
             niceness("production", BVP_WORKER_NICENESS=wrong)
+
+
+def test_model_threads_default_to_one_and_must_be_a_positive_whole_number(tmp_path):
+    def threads(**environ):
+        return load_settings(
+            "production",
+            environ={"BVP_DATABASE_URL": "postgresql://db/x", "BVP_SECRET_KEY": "s", **environ},
+            dotenv_path=tmp_path / "x",
+        )["MODEL_THREADS"]
+
+    assert threads() == 1  # one worker per core, each model on one thread
+    assert threads(BVP_MODEL_THREADS="2") == 2
+    for wrong in ("0", "-1", "all"):
+        with pytest.raises(ConfigurationError, match="BVP_MODEL_THREADS="):
+            threads(BVP_MODEL_THREADS=wrong)

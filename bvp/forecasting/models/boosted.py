@@ -66,8 +66,7 @@ def design(
     for name, series in (regressors or {}).items():
         parts.append(history_features(series, events, lag_days[:1], name=name))
     for name, beliefs in (future_regressors or {}).items():
-        values = known_at(beliefs, origin)
-        values = values[~values.index.duplicated()].reindex(events).to_numpy()
+        values = known_at(beliefs, origin).reindex(events).to_numpy()
         parts.append(pd.DataFrame({f"{name}_at_event": values}, index=events))
     return pd.concat(parts, axis=1)
 
