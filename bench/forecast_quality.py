@@ -5,7 +5,7 @@ The protocol, the same for every method and series:
 - day-ahead forecasts from each of the last 28 local midnights of the series (the test
   days), each seeing only what was measured before its origin;
 - MASE on one fixed scale per series (the day-ago naive MAE over the history before the
-  first test origin), over the points every method forecast (``bvp.forecasting.scores``);
+  first test origin), over the points every method forecast (``bvp.data.scores``);
 - p10-p90 coverage: the share of actuals inside the band (target 75-85 %).
 
 References, computed here on the same origins: seasonal naive a day and a week ago,
@@ -44,10 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from public_series import SERIES, PublicSeries, daily_origins, regular
 
+from bvp.data.scores import mase_scale, score_table
 from bvp.forecasting.backtest import backtest, choose
 from bvp.forecasting.calibration import with_intervals
 from bvp.forecasting.models import model_named
-from bvp.forecasting.scores import mase_scale, score_table
 
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)

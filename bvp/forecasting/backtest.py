@@ -3,7 +3,7 @@
 Pure functions of pandas data. Every origin sees only what was measured before it;
 models with ``refit_every`` are fitted at the first origin and again when that long has
 passed (weekly), and forecast the origins between from their own history. Scores come
-from ``bvp.forecasting.scores``, over the points every model forecast.
+from ``bvp.data.scores``, over the points every model forecast.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bvp.data.scores import common_points, mase_scale, score, score_table
 from bvp.data.utc import iso_duration
 from bvp.forecasting.bounds import within_bounds
 from bvp.forecasting.calibration import interval_offsets, recent_spread, with_intervals
 from bvp.forecasting.models import ENSEMBLE, MODELS, Model
-from bvp.forecasting.scores import common_points, mase_scale, score, score_table
 
 ENSEMBLE_SIZES = (2, 3)  # the mean of the best two, or of the best three, models
 

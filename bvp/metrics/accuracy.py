@@ -6,10 +6,13 @@ in the shortest configured horizon that covers it (PT1H, PT6H, P1D by default). 
 scored against the latest measurement of its event:
 
 - MAE and bias (forecast minus measured) of the median;
-- MASE: the MAE over the mean absolute change from the same time a day earlier within
-  the month's measurements (one step earlier for series shorter than two days);
+- MASE: the MAE over one scale per sensor and month, the day-ago naive MAE over the
+  four weeks of measurements before the month (none: no MASE);
 - pinball loss averaged over the stored quantiles (p10, p50, p90);
 - coverage: the share of measurements inside the p10-p90 band, where both are stored.
+
+The scores are ``bvp.data.scores.score``: the same numbers as backtests and the choice of
+model give.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from sqlalchemy.orm import Session
 
 from bvp.data.beliefs import latest_beliefs
 from bvp.data.models import Sensor
+from bvp.data.scores import mase_scale, score
 from bvp.metrics.months import Month
 
+SCALE_WINDOW = timedelta(weeks=4)
 _FORECASTS = text(
     """
     SELECT b.event_start, b.belief_time, b.cumulative_probability AS q, b.event_value AS value,
@@ -73,7 +78,10 @@ def sensor_accuracy(
     lead = frame["event_start"] + resolution - frame["belief_time"]
     frame["horizon"] = _bucket(lead, sorted(horizons))
     frame = frame.dropna(subset=["horizon"])
-    scale = _naive_scale(actual, resolution)
+    before = latest_beliefs(
+        session, sensor.id, month.start - SCALE_WINDOW, month.start, exclude_sources=forecasters
+    )["event_value"]
+    scale = mase_scale(before, pd.Timestamp(month.start), resolution)
     results = []
     for (model, horizon), group in frame.groupby(["model", "horizon"], sort=True):
         results.append(_score(model, pd.Timedelta(horizon).to_pytimedelta(), group, scale))
@@ -88,40 +96,20 @@ def _bucket(lead: pd.Series, horizons: list[timedelta]) -> pd.Series:
     return bucket
 
 
-def _naive_scale(actual: pd.Series, resolution: pd.Timedelta) -> float | None:
-    """Mean absolute change from a day earlier (a step earlier for short series)."""
-    day = pd.Timedelta(days=1)
-    lag = day if actual.index[-1] - actual.index[0] >= 2 * day else resolution
-    earlier = actual.reindex(actual.index - lag).to_numpy()
-    changes = np.abs(actual.to_numpy() - earlier)
-    changes = changes[~np.isnan(changes)]
-    scale = float(changes.mean()) if changes.size else 0.0
-    return scale or None
-
-
-def _score(model: str, horizon: timedelta, group: pd.DataFrame, scale: float | None) -> Accuracy:
-    median = group[group["q"] == 0.5]
-    error = median["value"] - median["actual"]
-    mae = float(error.abs().mean()) if len(median) else None
-    residual = group["actual"] - group["value"]
-    pinball = np.maximum(group["q"] * residual, (group["q"] - 1) * residual)
-    band = group[group["q"].isin([0.1, 0.9])].pivot_table(
-        index=["event_start", "belief_time"], columns="q", values=["value", "actual"]
-    )
-    coverage = None
-    if not band.empty and ("value", 0.1) in band and ("value", 0.9) in band:
-        band = band.dropna()
-        inside = (band[("actual", 0.1)] >= band[("value", 0.1)]) & (
-            band[("actual", 0.1)] <= band[("value", 0.9)]
-        )
-        coverage = float(inside.mean()) if len(band) else None
+def _score(model: str, horizon: timedelta, group: pd.DataFrame, scale: float) -> Accuracy:
+    keys = ["event_start", "belief_time"]
+    quantiles = group.pivot_table(index=keys, columns="q", values="value", aggfunc="last")
+    actual = group.groupby(keys)["actual"].first().reindex(quantiles.index)
+    if 0.5 not in quantiles:
+        quantiles[0.5] = np.nan  # no median stored: nothing to score it on
+    scores = score(quantiles, actual.to_numpy(), scale)
     return Accuracy(
         model=model,
         horizon=horizon,
-        forecasts=len(median),
-        mae=mae,
-        mase=mae / scale if mae is not None and scale else None,
-        bias=float(error.mean()) if len(median) else None,
-        pinball=float(pinball.mean()) if len(group) else None,
-        coverage=coverage,
+        forecasts=scores["points"],
+        **{name: _plain(scores[name]) for name in ("mae", "mase", "bias", "pinball", "coverage")},
     )
+
+
+def _plain(value: float) -> float | None:
+    return None if value is None or np.isnan(value) else float(value)

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bvp.data.scores import mase_scale, score, score_table
 from bvp.forecasting.backtest import Backtest, choose
-from bvp.forecasting.scores import mase_scale, score, score_table
 
 HOUR = pd.Timedelta(hours=1)
 

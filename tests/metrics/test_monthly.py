@@ -67,10 +67,11 @@ def test_data_quality_of_a_dst_month_with_gaps_revisions_and_late_data(db, hourl
 
 def test_forecast_accuracy_per_model_and_horizon(db, hourly):
     """February 2024, UTC: measured value = hour of day + day of month (so a day-ago
-    naive forecast is off by exactly 1); one origin on the 10th, forecasts 2 too high,
+    naive forecast is off by exactly 1, as it was over January's last four weeks: the
+    MASE scale); one origin on the 10th, forecasts 2 too high,
     p10 1 below, p90 5 above except from noon on (half a unit below: outside the band)."""
     sensor = hourly["utc"]
-    hours = pd.date_range("2024-02-01", "2024-03-01", freq="h", tz="UTC", inclusive="left")
+    hours = pd.date_range("2024-01-01", "2024-03-01", freq="h", tz="UTC", inclusive="left")
     actual = hours.hour + hours.day
     store(db, sensor, hourly["meter"], hours, actual, hours + HOUR)
     origin = pd.Timestamp("2024-02-10T00:00Z")

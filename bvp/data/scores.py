@@ -1,5 +1,6 @@
 """The one definition of forecast scores, used by backtests, model choice, the benchmark,
-monthly metrics and the dashboard, so that one name always means one number.
+monthly metrics and the dashboard, so that one name always means one number. (Pure
+functions of arrays; they live in the data room so that every room may use them.)
 
 - MAE: mean absolute error of the median over all scored points.
 - MASE: that MAE over a fixed scale per sensor: the in-sample MAE of the day-ago naive
@@ -46,29 +47,31 @@ def score(forecast: pd.DataFrame, actual: np.ndarray, scale: float) -> dict[str,
         return {name: np.nan for name in SCORES} | {"points": 0}
     error = median[ok] - actual[ok]
     mae = float(np.mean(np.abs(error)))
+    quantiles = [q for q in forecast.columns if not np.isnan(forecast[q].to_numpy()[ok]).all()]
     losses = [
-        _pinball(forecast[q].to_numpy(dtype=float)[ok], actual[ok], float(q))
-        for q in forecast.columns
+        _pinball(forecast[q].to_numpy(dtype=float)[ok], actual[ok], float(q)) for q in quantiles
     ]
     coverage = np.nan
     if 0.1 in forecast.columns and 0.9 in forecast.columns:
         low, high = forecast[0.1].to_numpy()[ok], forecast[0.9].to_numpy()[ok]
+        banded = ~np.isnan(low) & ~np.isnan(high)  # points with no band are not counted
         inside = (actual[ok] >= low) & (actual[ok] <= high)
-        uncertain = ~((low == high) & inside)
-        coverage = float(np.mean(inside[uncertain])) if uncertain.any() else np.nan
+        counted = banded & ~((low == high) & inside)
+        coverage = float(np.mean(inside[counted])) if counted.any() else np.nan
     return {
         "mae": mae,
         "mase": mae / scale if scale and np.isfinite(scale) and scale > 0 else np.nan,
         "bias": float(np.mean(error)),
-        "pinball": float(np.mean(losses)) if len(forecast.columns) > 1 else np.nan,
+        "pinball": float(np.mean(losses)) if len(quantiles) > 1 else np.nan,
         "coverage": coverage,
         "points": int(ok.sum()),
     }
 
 
 def _pinball(predicted: np.ndarray, actual: np.ndarray, quantile: float) -> float:
+    """Mean pinball loss over the points where this quantile was forecast."""
     difference = actual - predicted
-    return float(np.mean(np.maximum(quantile * difference, (quantile - 1) * difference)))
+    return float(np.nanmean(np.maximum(quantile * difference, (quantile - 1) * difference)))
 
 
 def common_points(forecasts: pd.DataFrame) -> pd.DataFrame:
