@@ -145,6 +145,9 @@ def test_a_future_regressor_is_read_as_known_at_the_origin():
     error = np.mean(np.abs(read.to_numpy() - y.reindex(events).to_numpy()))
     without = np.mean(np.abs(forecast({}).to_numpy() - y.reindex(events).to_numpy()))
     assert error < 0.4 < 1.0 < without  # and it informs the forecast
+    # Without a forecast of x issued by the origin there is no forecast of y either, rather
+    # than one read from a missing regressor (the default model then forecasts).
+    assert forecast({"x": measured}).isna().all()
 
 
 def test_a_regressor_without_history_does_not_stop_the_forecast():

@@ -37,6 +37,7 @@ PARAMETERS = {
     "verbose": -1,
 }
 
+FUTURE_SUFFIX = "_at_event"  # a future regressor's value at the event, as known at the origin
 Predict = Callable[[pd.Series, pd.Timestamp, pd.DatetimeIndex], pd.DataFrame]
 
 
@@ -67,7 +68,7 @@ def design(
         parts.append(history_features(series, events, lag_days[:1], name=name))
     for name, beliefs in (future_regressors or {}).items():
         values = known_at(beliefs, origin).reindex(events).to_numpy()
-        parts.append(pd.DataFrame({f"{name}_at_event": values}, index=events))
+        parts.append(pd.DataFrame({f"{name}{FUTURE_SUFFIX}": values}, index=events))
     return pd.concat(parts, axis=1)
 
 
@@ -98,6 +99,11 @@ def fit_lightgbm(
         x = design(known, origin, events, resolution, lag_days, **context)
         median = model.predict(x)
         median[events + resolution - origin > min(lag_days) * pd.Timedelta(days=1)] = np.nan
+        # An event whose future regressor nobody forecast by the origin is not forecast:
+        # trained on values, trees would read the gap as some value (the caller falls
+        # back to a model that needs no regressor).
+        for column in x.columns[x.columns.str.endswith(FUTURE_SUFFIX)]:
+            median[x[column].isna().to_numpy()] = np.nan
         return pd.DataFrame({0.5: median}, index=events)
 
     return predict
