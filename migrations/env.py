@@ -20,8 +20,11 @@ target_metadata = Base.metadata
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Leave timed_belief's monthly partitions (bvp/data/partitions.py) out of
-    autogenerate: they are made at run time, not by migrations."""
+    """Leave out of autogenerate timed_belief's monthly partitions (bvp/data/partitions.py:
+    made at run time, not by migrations) and the earthdistance index on assets (made by
+    migration 0012 only where the server has the extension)."""
+    if type_ == "index" and name == "ix_asset_earth":
+        return False
     return not (type_ == "table" and reflected and compare_to is None and _is_partition(obj))
 
 

@@ -39,6 +39,11 @@ def test_upgrade_matches_models_then_downgrade_and_upgrade_again(empty_database)
         command.upgrade(alembic_config(connection), "head")
     with empty_database.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        # (the earthdistance index is made by migration 0012 only where the server has the
+        # extension, so the models do not declare it; migrations/env.py leaves it out too)
+        differences = [
+            d for d in differences if d[:1] != ("remove_index",) or d[1].name != "ix_asset_earth"
+        ]
         assert differences == []
         assert set(inspect(connection).get_table_names()) == set(Base.metadata.tables) | {
             "alembic_version"

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bvp.data.db import Base
-from bvp.data.models.assets import Asset
+from bvp.data.models.assets import WEATHER_STATION, Asset, nearest_weather_stations
 
 
 class Sensor(Base):
@@ -68,9 +68,14 @@ def sensors_using_as_regressor(session: Session, sensor_id: int) -> list[int]:
 
 
 def regressors_of(session: Session, sensor: Sensor, kind: str = "regressors") -> list[int]:
-    """The sensor's configured regressors (``attributes.regressors``, or with ``kind``
+    """The sensor's regressors (``attributes.regressors``, or with ``kind``
     ``future_regressors``) that belong to the same account: another account's sensor is
-    never read into this one's forecasts."""
+    never read into this one's forecasts.
+
+    A sensor that names no ``regressors`` at all takes the sensors of its account's
+    weather station nearest its asset, within 50 km (an empty list: none)."""
+    if kind == "regressors" and kind not in (sensor.attributes or {}):
+        return _nearest_weather(session, sensor)
     wanted = [int(r) for r in sensor.attributes.get(kind, []) if str(r).isdigit()]
     if not wanted:
         return []
@@ -81,3 +86,14 @@ def regressors_of(session: Session, sensor: Sensor, kind: str = "regressors") ->
     )
     allowed = set(same_account)
     return [r for r in wanted if r in allowed]
+
+
+def _nearest_weather(session: Session, sensor: Sensor) -> list[int]:
+    if sensor.asset.asset_type == WEATHER_STATION:
+        return []  # a station's own sensors are not each other's weather
+    stations = nearest_weather_stations(session, sensor.asset)
+    if not stations:
+        return []
+    return list(
+        session.scalars(select(Sensor.id).where(Sensor.asset_id == stations[0]).order_by(Sensor.id))
+    )
