@@ -31,7 +31,9 @@ def register_dashboard(app: Flask) -> None:
     auth.init_login(app)
     register_filters(app)
     app.register_blueprint(dashboard)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("dashboard.sensors")))
+    # The root and the dashboard's own address (which the demo prints) open the sensors.
+    for rule, name in (("/", "index"), (URL_PREFIX, "dashboard_home")):
+        app.add_url_rule(rule, name, lambda: redirect(url_for("dashboard.sensors")))
 
 
 def _check_settings(app: Flask) -> None:

@@ -33,6 +33,7 @@ OTHER_ACCOUNT = "south"  # every thing of south's is named so (tests/ui/conftest
 #   rule -> (method, url of north's ("own") or south's ("other") things, outcomes per scope)
 DASHBOARD = {
     ("GET", "/"): ("/", {"own": (302,) * 5}),  # to the sensors page
+    ("GET", "/dashboard"): ("/dashboard", {"own": (302,) * 5}),  # the demo prints it
     # Flask's own static route; BVP has no app-wide static folder.
     ("GET", "/static/<path:filename>"): ("/static/anything.css", {"own": (404,) * 5}),
     ("GET", "/dashboard/static/<path:filename>"): (

@@ -54,8 +54,9 @@ def test_after_sign_in_only_dashboard_pages_are_a_destination(app, world, target
     assert response.status_code == 302 and response.location == "/dashboard/sensors"
 
 
-def test_the_root_leads_to_the_dashboard(app):
-    response = app.test_client().get("/")
+@pytest.mark.parametrize("address", ["/", "/dashboard"])  # /dashboard: the demo prints it
+def test_the_root_and_the_dashboards_address_lead_to_the_dashboard(app, address):
+    response = app.test_client().get(address)
     assert response.status_code == 302 and response.location == "/dashboard/sensors"
 
 
