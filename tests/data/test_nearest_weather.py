@@ -65,3 +65,22 @@ def test_no_station_within_50_km_or_no_coordinates_means_no_regressors(db, parks
     assert regressors_of(db, power) == []
     power.asset.latitude = None
     assert regressors_of(db, power) == []
+
+
+def test_new_weather_data_calls_for_the_forecasts_of_sensors_naming_it(db, parks):
+    """A measurement or a weather forecast stored for a station's sensor re-forecasts the
+    sensors of the same account that name it, as a past or a future regressor."""
+    from bvp.data.models.sensors import sensors_using_as_regressor
+
+    power, [irradiance, temperature] = parks
+    power.attributes = {"future_regressors": [irradiance]}
+    other = Sensor(name="load", unit="kW", event_resolution=timedelta(minutes=15))
+    other.asset = power.asset
+    other.attributes = {"regressors": [irradiance, temperature]}
+    theirs = db.scalar(select(Asset).where(Asset.name == "their station next door"))
+    foreign = Sensor(name="x", unit="x", event_resolution=timedelta(minutes=15), asset=theirs)
+    foreign.attributes = {"regressors": [irradiance]}
+    db.add_all([other, foreign])
+    db.flush()
+    assert sensors_using_as_regressor(db, irradiance) == [power.id, other.id]
+    assert sensors_using_as_regressor(db, temperature) == [other.id]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Interval, Select, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Interval, Select, String, UniqueConstraint, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -46,23 +46,28 @@ def find_sensor(session: Session, sensor_id: int, account_id: int | None) -> Sen
 
 
 def sensors_using_as_regressor(session: Session, sensor_id: int) -> list[int]:
-    """Sensors of the same account whose forecasts use ``sensor_id``'s data.
+    """Sensors of the same account whose forecasts use ``sensor_id``'s data, as a past
+    or a future regressor: new data there (a measurement, a weather forecast) calls for
+    their forecasts again.
 
-    (attributes.regressors; another account's sensor naming it is ignored.)
+    (attributes.regressors and attributes.future_regressors; another account's sensor
+    naming it is ignored.)
     """
     account_id = (
         select(Asset.account_id)
         .join(Sensor, Sensor.asset_id == Asset.id)
         .where(Sensor.id == sensor_id)
     ).scalar_subquery()
+    names_it = or_(
+        Sensor.attributes["regressors"].contains([sensor_id]),
+        Sensor.attributes["future_regressors"].contains([sensor_id]),
+    )
     return list(
         session.scalars(
             select(Sensor.id)
             .join(Asset)
-            .where(
-                Sensor.attributes["regressors"].contains([sensor_id]),
-                Asset.account_id == account_id,
-            )
+            .where(names_it, Asset.account_id == account_id)
+            .order_by(Sensor.id)
         )
     )
 
