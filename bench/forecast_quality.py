@@ -46,6 +46,7 @@ from public_series import SERIES, PublicSeries, daily_origins, regular
 
 from bvp.data.scores import mase_scale, score_table
 from bvp.forecasting.backtest import backtest, choose
+from bvp.forecasting.bounds import within_bounds
 from bvp.forecasting.calibration import with_intervals
 from bvp.forecasting.models import model_named
 
@@ -151,8 +152,8 @@ def bvp_pick(y: pd.Series, selection_origins: list, test_origins: list, s: Publi
         choice.offsets,
         frame["spread"].to_numpy(),
         s.timezone,
-        lower=s.lower_bound,
     )
+    banded = within_bounds(banded, s.resolution, **context)  # as make_forecast does
     for quantile in banded.columns:
         frame[quantile] = banded[quantile].to_numpy()
     frame["model"] = f"BVP: {choice.label()}"

@@ -14,7 +14,7 @@ import pandas as pd
 
 
 def within_bounds(
-    median: pd.Series,
+    forecast: pd.Series | pd.DataFrame,
     resolution: pd.Timedelta,
     lower_bound: float | None = None,
     upper_bound: float | None = None,
@@ -23,10 +23,12 @@ def within_bounds(
     longitude: float | None = None,
     **_context,
 ) -> pd.Series:
-    bounded = median.clip(lower=lower_bound, upper=upper_bound)
-    if daylight_only and latitude is not None and longitude is not None and len(median):
-        dark = sun_down(pd.DatetimeIndex(median.index), resolution, latitude, longitude)
-        bounded = bounded.where(~dark | bounded.isna(), 0.0)
+    """A median (or a frame of quantiles, every column alike) within the bounds."""
+    bounded = forecast.clip(lower=lower_bound, upper=upper_bound)
+    if daylight_only and latitude is not None and longitude is not None and len(forecast):
+        dark = sun_down(pd.DatetimeIndex(forecast.index), resolution, latitude, longitude)
+        night = bounded.loc[dark]
+        bounded.loc[dark] = night.where(night.isna(), 0.0)
     return bounded
 
 

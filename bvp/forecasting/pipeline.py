@@ -67,14 +67,13 @@ def make_forecast(
         # The chosen model could not forecast (e.g. its inputs ran dry): the default can.
         model, calibration = DEFAULT_MODEL, {}
         median = _median(model, calibration, history, origin, events, resolution, context)
-    forecast = with_intervals(
+    banded = with_intervals(
         median,
         calibration.get("offsets"),
         recent_spread(history, origin, resolution),
         sensor.timezone,
-        lower=context["lower_bound"],
-        upper=context["upper_bound"],
     )
+    forecast = within_bounds(banded, resolution, **context)  # the band too: none at night
     source = get_or_create_source(session, "BVP", "forecaster", model=model, version=MODEL_VERSION)
     frame = forecast.melt(ignore_index=False, var_name="cumulative_probability")
     return save_beliefs(
