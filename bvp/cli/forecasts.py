@@ -27,7 +27,7 @@ from bvp.forecasting.jobs import (
     parse_duration,
     parse_horizons,
 )
-from bvp.forecasting.models import MODELS
+from bvp.forecasting.models import MODELS, model_label
 from bvp.forecasting.pipeline import (
     backtest_sensor,
     current_model,
@@ -211,8 +211,7 @@ def _scores_table(scores: dict) -> str:
 
 
 def _choice_line(selection: ModelSelection, cpu_seconds: float) -> str:
-    members = selection.calibration.get("members") or []
-    chosen = f"{selection.model} of {' + '.join(members)}" if members else selection.model
+    chosen = model_label(selection.model, selection.calibration.get("members") or [])
     coverage = selection.calibration.get("coverage")
     return (
         f"sensor {selection.sensor_id}: {chosen}"

@@ -17,7 +17,7 @@ from bvp.data.scores import common_points, mase_scale, score, score_table
 from bvp.data.utc import iso_duration
 from bvp.forecasting.bounds import within_bounds
 from bvp.forecasting.calibration import interval_offsets, recent_spread, with_intervals
-from bvp.forecasting.models import ENSEMBLE, MODELS, Model
+from bvp.forecasting.models import ENSEMBLE, MODELS, Model, model_label
 
 ENSEMBLE_SIZES = (2, 3)  # the mean of the best two, or of the best three, models
 
@@ -122,7 +122,7 @@ class Choice:
     coverage: float | None = None  # of those offsets on the backtest's own days
 
     def label(self) -> str:
-        return f"{self.model} of {' + '.join(self.members)}" if self.members else self.model
+        return model_label(self.model, self.members)
 
 
 def with_ensembles(result: Backtest) -> tuple[Backtest, list[str]]:

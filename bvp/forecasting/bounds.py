@@ -22,7 +22,7 @@ def within_bounds(
     latitude: float | None = None,
     longitude: float | None = None,
     **_context,
-) -> pd.Series:
+) -> pd.Series | pd.DataFrame:
     """A median (or a frame of quantiles, every column alike) within the bounds."""
     bounded = forecast.clip(lower=lower_bound, upper=upper_bound)
     if daylight_only and latitude is not None and longitude is not None and len(forecast):

@@ -64,11 +64,10 @@ def with_intervals(
     offsets: dict[str, list[float]] | None,
     spread: float | np.ndarray,
     timezone: str,
-    lower: float | None = None,
-    upper: float | None = None,
 ) -> pd.DataFrame:
-    """p10, p50 and p90 (columns 0.1, 0.5, 0.9) within the physical bounds; the median
-    alone where there are no offsets yet (or no recent spread to scale them by)."""
+    """p10, p50 and p90 (columns 0.1, 0.5, 0.9), not crossing; the median alone where
+    there are no offsets yet (or no recent spread to scale them by). The physical bounds
+    are ``bvp.forecasting.bounds``'s to apply."""
     frame = pd.DataFrame({0.5: median.to_numpy(dtype=float)}, index=median.index)
     spread = np.broadcast_to(np.asarray(spread, dtype=float), len(frame))
     banded = bool(offsets) and np.isfinite(spread).all()
@@ -78,7 +77,5 @@ def with_intervals(
             per_hour = np.asarray(offsets[str(q)], dtype=float)[hours]
             frame[q] = frame[0.5].to_numpy() + per_hour * spread
         frame = frame[[QUANTILES[0], 0.5, QUANTILES[1]]]
-    frame = frame.clip(lower=lower, upper=upper)
-    if banded:  # quantiles must not cross
-        frame[:] = np.sort(frame.to_numpy(), axis=1)
+        frame[:] = np.sort(frame.to_numpy(), axis=1)  # quantiles must not cross
     return frame

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bvp.forecasting.bounds import within_bounds
 from bvp.forecasting.calibration import interval_offsets, recent_spread, with_intervals
 
 RESOLUTION = pd.Timedelta(minutes=15)
@@ -43,7 +44,7 @@ def test_bands_stay_within_physical_bounds_and_never_cross():
     events = pd.date_range("2024-06-01", periods=4, freq="6h", tz="UTC")
     offsets = {"0.1": [-3.0] * 24, "0.9": [2.0] * 24}
     median = pd.Series([0.0, 1.0, 9.0, 10.0], index=events)
-    band = with_intervals(median, offsets, 1.0, "UTC", lower=0, upper=10)
+    band = within_bounds(with_intervals(median, offsets, 1.0, "UTC"), pd.Timedelta(hours=6), 0, 10)
     assert band.to_numpy().min() >= 0 and band.to_numpy().max() <= 10
     assert (band[0.1] <= band[0.5]).all() and (band[0.5] <= band[0.9]).all()
     assert band[0.1].tolist() == [0.0, 0.0, 6.0, 7.0]

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bvp.forecasting.models import boosted, learned, naive, statistical
+from bvp.forecasting.models.boosted import Predict
 
-Predict = Callable[[pd.Series, pd.Timestamp, pd.DatetimeIndex], pd.DataFrame]
 ENSEMBLE = "ensemble"
 
 
@@ -76,6 +76,11 @@ def ensemble_of(members: Sequence[str]) -> Model:
 
     every = [p.refit_every for p in parts if p.refit_every is not None]
     return Model(ENSEMBLE, fit, refit_every=min(every) if every else None)
+
+
+def model_label(name: str, members: Sequence[str] = ()) -> str:
+    """How a chosen model is named to people: "ensemble of lightgbm + mstl-ets"."""
+    return f"{name} of {' + '.join(members)}" if members else name
 
 
 def model_named(name: str, members: Sequence[str] = ()) -> Model:
