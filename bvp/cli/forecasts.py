@@ -13,10 +13,11 @@ from flask.cli import AppGroup
 from rq.job import JobStatus
 from tqdm import tqdm
 
-from bvp.data.models import ModelSelection
+from bvp.data.models import ModelSelection, TrainedModel
 from bvp.data.models.sensors import sensors_in_scope
+from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
-from bvp.data.utc import to_utc
+from bvp.data.utc import iso_duration, to_utc
 from bvp.forecasting.jobs import (
     DONE,
     JobSettings,
@@ -34,7 +35,9 @@ from bvp.forecasting.pipeline import (
     forecast_origins,
     latest_forecasts,
     make_forecast,
+    retrain_stored_models,
     select_model,
+    train_model,
 )
 from bvp.queues import redis_connection
 
@@ -195,6 +198,7 @@ def select(sensor_ids: tuple[int, ...]) -> None:
         try:
             with transactional() as session:
                 selection = select_model(session, sensor_id)
+                retrain_stored_models(session, sensor_id)
                 click.echo(_choice_line(selection, time.process_time() - started))
         except LookupError as error:
             raise click.ClickException(str(error)) from None
@@ -227,7 +231,8 @@ def _choice_line(selection: ModelSelection, cpu_seconds: float) -> str:
 
 @forecasts.command("models")
 def models() -> None:
-    """The model each sensor forecasts with, and the backtest scores it was chosen by."""
+    """The model each sensor forecasts with, the backtest scores it was chosen by, and its
+    stored fits per horizon (what they were trained on, and when)."""
     with transactional() as session:
         for sensor in session.scalars(sensors_in_scope(None)):
             selection = session.get(ModelSelection, sensor.id)
@@ -236,15 +241,70 @@ def models() -> None:
                     f"{sensor.name} (sensor {sensor.id}): {current_model(session, sensor.id)} "
                     "(default; no backtest yet)"
                 )
-                continue
-            click.echo(
-                f"\n{sensor.name} (sensor {sensor.id}): {selection.model}, chosen "
-                f"{selection.selected_at:%Y-%m-%d %H:%M}Z by day-ahead MASE over 28 days"
-            )
-            if selection.scores:
-                click.echo(_scores_table(selection.scores))
             else:
-                click.echo("  (too little history to backtest: the default model forecasts)")
+                click.echo(
+                    f"\n{sensor.name} (sensor {sensor.id}): {selection.model}, chosen "
+                    f"{selection.selected_at:%Y-%m-%d %H:%M}Z by day-ahead MASE over 28 days"
+                )
+                if selection.scores:
+                    click.echo(_scores_table(selection.scores))
+                else:
+                    click.echo("  (too little history to backtest: the default model forecasts)")
+            for record in stored_models(session, [sensor.id]):
+                click.echo("  " + _stored_line(record))
+
+
+def _stored_line(record: TrainedModel) -> str:
+    features = sorted({f for names in record.features.values() for f in names})
+    return (
+        f"stored {iso_duration(record.horizon)}: {model_label(record.model, record.members)} "
+        f"v{record.version}, trained {record.trained_at:%Y-%m-%d %H:%M}Z on events "
+        f"{_when(record.trained_from)} to {_when(record.trained_until)} (data recorded up to "
+        f"{_when(record.data_until)}), {len(features)} features, "
+        f"{record.size_bytes / 1024:.0f} KiB, fitted in {record.fit_seconds:.1f} s CPU"
+    )
+
+
+def _when(moment) -> str:
+    return "?" if moment is None else f"{moment:%Y-%m-%d %H:%M}Z"
+
+
+@forecasts.command("train")
+@click.option(
+    "--sensor", "sensor_ids", type=int, multiple=True, help="Repeatable. Default: every sensor."
+)
+@click.option(
+    "--horizon",
+    "horizons",
+    multiple=True,
+    help="ISO 8601 duration, repeatable. Default: the configured forecast horizons.",
+)
+def train(sensor_ids: tuple[int, ...], horizons: tuple[str, ...]) -> None:
+    """Fit sensors' chosen models at their latest origin and store them, as the daily
+    training job does, so that forecasts only predict. Models that fit as they forecast
+    (naive, ridge, MSTL) store nothing. One transaction per sensor and horizon."""
+    try:
+        wanted = [parse_duration(h) for h in horizons] or JobSettings.from_config(
+            current_app.config
+        ).horizons
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--horizon") from None
+    if not sensor_ids:
+        with transactional() as session:
+            sensor_ids = tuple(s.id for s in session.scalars(sensors_in_scope(None)))
+    for sensor_id in sensor_ids:
+        for horizon in wanted:
+            try:
+                with transactional() as session:
+                    outcome = train_model(session, sensor_id, horizon)
+            except LookupError as error:
+                raise click.ClickException(str(error)) from None
+            done = (
+                f"trained until {outcome['trained_until']} in {outcome['fit_seconds']:.1f} s CPU"
+                if outcome["trained"]
+                else f"nothing to store ({outcome['reason']})"
+            )
+            click.echo(f"sensor {sensor_id} {iso_duration(horizon)}: {outcome['model']}, {done}")
 
 
 @forecasts.command("create")

@@ -83,7 +83,8 @@ def backtest(
                     origin,
                 )
             events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
-            median = within_bounds(fitted(history, origin, events)[0.5], resolution, **context)
+            median = fitted(history, origin, events, **context)[0.5]
+            median = within_bounds(median, resolution, **context)
             frames.append(
                 pd.DataFrame(
                     {

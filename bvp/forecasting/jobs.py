@@ -316,22 +316,30 @@ def run_forecasting_job(
     The job reads the measurements known when it starts (``as_of`` is for replays): data
     committed while it waited in the queue is in its forecast.
     """
+    from bvp.data.models.trained_models import stored_model
     from bvp.forecasting.pipeline import current_model, make_forecast, selection_is_stale
+    from bvp.forecasting.store import training_due
 
+    horizon = timedelta(seconds=horizon_seconds)
     with model_thread_limit(), transactional() as session:
         result = make_forecast(
             session,
             sensor_id,
             datetime.fromisoformat(origin),
-            timedelta(seconds=horizon_seconds),
+            horizon,
             as_of=datetime.fromisoformat(as_of) if as_of else utcnow(),
             model=model,
         )
         model = model or current_model(session, sensor_id)
         stale = selection_is_stale(session, sensor_id, timedelta(seconds=model_max_age_seconds))
+        retrain = training_due(
+            stored_model(session, sensor_id, horizon), datetime.fromisoformat(origin)
+        )
     job = get_current_job()
     if stale and job is not None:
         enqueue_model_selection(job.connection, sensor_id)
+    elif retrain and job is not None:
+        enqueue_training(job.connection, sensor_id, horizon)
     return {
         "model": model,
         "created": result.created,
@@ -346,7 +354,33 @@ def model_selection_job_id(sensor_id: int) -> str:
 
 def enqueue_model_selection(connection: Redis, sensor_id: int) -> str | None:
     """Queue a backtest that (re)chooses the sensor's model, unless one is waiting."""
-    job_id = model_selection_job_id(sensor_id)
+    return _enqueue_background(
+        connection,
+        model_selection_job_id(sensor_id),
+        run_model_selection_job,
+        (sensor_id,),
+        f"choose the forecasting model of sensor {sensor_id} by backtest",
+    )
+
+
+def training_job_id(sensor_id: int, horizon: timedelta) -> str:
+    return f"train-model-s{sensor_id}-{iso_duration(horizon)}"
+
+
+def enqueue_training(connection: Redis, sensor_id: int, horizon: timedelta) -> str | None:
+    """Queue the retraining of the sensor's stored model for ``horizon``, unless waiting."""
+    return _enqueue_background(
+        connection,
+        training_job_id(sensor_id, horizon),
+        run_training_job,
+        (sensor_id, int(horizon.total_seconds())),
+        f"train the {iso_duration(horizon)} forecasting model of sensor {sensor_id}",
+    )
+
+
+def _enqueue_background(connection: Redis, job_id: str, function, args, description) -> str | None:
+    """Queue background model work (choosing, training) once: never while it waits. It
+    runs on the model-selection queue, served by a low-priority process of its own."""
     lock = f"bvp:enqueue-lock:{job_id}"
     if not connection.set(lock, 1, nx=True, ex=10):
         return None
@@ -354,13 +388,13 @@ def enqueue_model_selection(connection: Redis, sensor_id: int) -> str | None:
         if _is_waiting(connection, job_id):
             return None
         get_queue(connection, "model-selection").enqueue(
-            run_model_selection_job,
-            sensor_id,
+            function,
+            *args,
             job_id=job_id,
             job_timeout=3600,
             result_ttl=30 * 24 * 3600,
             failure_ttl=30 * 24 * 3600,
-            description=f"choose the forecasting model of sensor {sensor_id} by backtest",
+            description=description,
         )
         return job_id
     finally:
@@ -369,14 +403,23 @@ def enqueue_model_selection(connection: Redis, sensor_id: int) -> str | None:
 
 def run_model_selection_job(sensor_id: int) -> dict:
     """Backtest every model over the last 28 days; the lowest MASE forecasts from now on."""
-    from bvp.forecasting.pipeline import select_model
+    from bvp.forecasting.pipeline import retrain_stored_models, select_model
 
     with model_thread_limit(), transactional() as session:
         selection = select_model(session, sensor_id)
-        return {"model": selection.model, "mase": selection.mase}
+        trained = retrain_stored_models(session, sensor_id)
+        return {"model": selection.model, "mase": selection.mase, "trained": trained}
 
 
-_SENSOR_IN_JOB_ID = re.compile(r"^(?:forecast|select-model)-s(\d+)(?:-|$)")
+def run_training_job(sensor_id: int, horizon_seconds: int) -> dict:
+    """Fit the sensor's chosen model at its latest origin and store it for ``horizon``."""
+    from bvp.forecasting.pipeline import train_model
+
+    with model_thread_limit(), transactional() as session:
+        return train_model(session, sensor_id, timedelta(seconds=horizon_seconds))
+
+
+_SENSOR_IN_JOB_ID = re.compile(r"^(?:forecast|select-model|train-model)-s(\d+)(?:-|$)")
 
 
 def sensor_of_job(job_id: str) -> int | None:

@@ -19,11 +19,13 @@ from bvp.data.models import DataSource, ModelSelection, Sensor
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.model_selection import store_selection
 from bvp.data.models.sensors import regressors_of
+from bvp.data.models.trained_models import stored_models
 from bvp.data.utc import to_utc, utcnow
 from bvp.forecasting.backtest import Backtest, backtest, choose
 from bvp.forecasting.bounds import within_bounds
 from bvp.forecasting.calibration import recent_spread, with_intervals
 from bvp.forecasting.models import ENSEMBLE, MODELS, model_named
+from bvp.forecasting.store import MODEL_VERSION, train, trained_forecaster
 from bvp.forecasting.threads import model_threads
 
 MAX_HORIZON = timedelta(days=7)
@@ -31,7 +33,6 @@ MAX_HORIZON = timedelta(days=7)
 # longest lag (two weeks).
 INPUT_WINDOW = timedelta(days=365 + 15)
 DEFAULT_MODEL = "naive-1d"  # until a backtest has chosen one
-MODEL_VERSION = "2"
 SELECTION_ORIGINS = 28  # days of day-ahead forecasts a model is chosen on
 
 
@@ -62,11 +63,26 @@ def make_forecast(
     model = model or DEFAULT_MODEL
     history, context = model_inputs(session, sensor, origin - INPUT_WINDOW, origin, as_of)
     events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
-    median = _median(model, calibration, history, origin, events, resolution, context)
+
+    def median_of(model: str, calibration: dict) -> pd.Series:
+        return _median(
+            session,
+            sensor,
+            selection,
+            model,
+            calibration,
+            history,
+            origin,
+            horizon,
+            events,
+            context,
+        )
+
+    median = median_of(model, calibration)
     if median.isna().all() and model != DEFAULT_MODEL:
         # The chosen model could not forecast (e.g. its inputs ran dry): the default can.
         model, calibration = DEFAULT_MODEL, {}
-        median = _median(model, calibration, history, origin, events, resolution, context)
+        median = median_of(model, calibration)
     banded = with_intervals(
         median,
         calibration.get("offsets"),
@@ -94,11 +110,29 @@ def _known(model: str) -> bool:
     return model in MODELS or model == ENSEMBLE
 
 
-def _median(model, calibration, history, origin, events, resolution, context) -> pd.Series:
-    fitted = model_named(model, calibration.get("members", [])).fit(
-        history, origin, resolution, events[-1] + resolution - origin, **context
+def _median(
+    session, sensor, selection, model, calibration, history, origin, horizon, events, context
+):
+    """The model's median, from the sensor's stored fit where it may be used (or a fresh
+    one, then stored), within the sensor's bounds."""
+    resolution = pd.Timedelta(sensor.event_resolution)
+    scores = {}
+    if selection is not None and selection.model == model:
+        scores = {"mase": selection.mase, "coverage": calibration.get("coverage")}
+    trained = trained_forecaster(
+        session,
+        sensor.id,
+        model,
+        calibration.get("members", []),
+        origin,
+        horizon,
+        history,
+        resolution,
+        context,
+        scores,
     )
-    return within_bounds(fitted(history, origin, events)[0.5], resolution, **context)
+    median = trained.forecaster(history, origin, events, **context)[0.5]
+    return within_bounds(median, resolution, **context)
 
 
 def model_inputs(
@@ -118,7 +152,11 @@ def model_inputs(
         frame = latest_beliefs(
             session, sensor_id, since, until, as_of=as_of, exclude_sources=forecasters
         )
-        return frame["event_value"]
+        values = frame["event_value"]
+        values.attrs["newest_belief"] = (
+            frame["belief_time"].max().to_pydatetime() if len(frame) else None
+        )
+        return values
 
     regressors = {f"sensor_{r}": measured(r) for r in regressors_of(session, sensor)}
     # Future regressors: every belief, forecasts too, up to the longest horizon past
@@ -147,10 +185,7 @@ def model_inputs(
 
 
 def current_model(session: Session, sensor_id: int) -> str:
-    selection = session.get(ModelSelection, sensor_id)
-    if selection is None or not _known(selection.model):
-        return DEFAULT_MODEL
-    return selection.model
+    return current_choice(session, sensor_id)[0]
 
 
 def model_choice(session: Session, sensor_id: int) -> dict:
@@ -215,6 +250,52 @@ def select_model(session: Session, sensor_id: int) -> ModelSelection:
             session, sensor_id, choice.model, choice.mase, choice.scores, utcnow(), calibration
         )
     return session.get(ModelSelection, sensor_id, populate_existing=True)
+
+
+def train_model(session: Session, sensor_id: int, horizon: timedelta) -> dict:
+    """Fit the sensor's chosen model at its latest origin and store it for ``horizon``
+    (what the daily training job does); a model that fits as it forecasts stores nothing."""
+    sensor = _sensor(session, sensor_id)
+    origin = latest_origin(session, sensor_id)
+    model, calibration = current_choice(session, sensor_id)
+    if origin is None:
+        return {"model": model, "trained": False, "reason": "no measurements yet"}
+    if model_named(model, calibration.get("members", [])).refit_every is None:
+        return {"model": model, "trained": False, "reason": "fitted at every forecast"}
+    origin = pd.Timestamp(origin)
+    history, context = model_inputs(session, sensor, origin - INPUT_WINDOW, origin)
+    selection = session.get(ModelSelection, sensor_id)
+    trained = train(
+        session,
+        sensor_id,
+        model,
+        calibration.get("members", []),
+        origin,
+        horizon,
+        history,
+        pd.Timedelta(sensor.event_resolution),
+        context,
+        {"mase": selection.mase, "coverage": calibration.get("coverage")} if selection else {},
+    )
+    return {
+        "model": model,
+        "trained": True,
+        "trained_until": origin.isoformat(),
+        "fit_seconds": round(trained.record.fit_seconds, 3),
+    }
+
+
+def retrain_stored_models(session: Session, sensor_id: int) -> list[dict]:
+    """Train the newly chosen model for every horizon the sensor has a stored model for."""
+    return [train_model(session, sensor_id, r.horizon) for r in stored_models(session, [sensor_id])]
+
+
+def current_choice(session: Session, sensor_id: int) -> tuple[str, dict]:
+    """The sensor's model and its calibration (the default, uncalibrated, until chosen)."""
+    selection = session.get(ModelSelection, sensor_id)
+    if selection is None or not _known(selection.model):
+        return DEFAULT_MODEL, {}
+    return selection.model, selection.calibration or {}
 
 
 def _sensor(session: Session, sensor_id: int) -> Sensor:

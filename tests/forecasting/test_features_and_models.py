@@ -66,7 +66,7 @@ def test_no_model_sees_data_after_its_origin(name):
 
     def forecast(history):
         fitted = model.fit(history, fitted_at, RESOLUTION, pd.Timedelta(days=1), **CONTEXT)
-        return fitted(history, origin, events)
+        return fitted(history, origin, events, **CONTEXT)
 
     honest = forecast(history[history.index < origin])
     leaked_history = history.copy()
@@ -138,7 +138,7 @@ def test_a_future_regressor_is_read_as_known_at_the_origin():
         fitted = model.fit(
             y, ORIGIN, RESOLUTION, pd.Timedelta(days=1), future_regressors=future_regressors
         )
-        return fitted(y, ORIGIN, events)[0.5]
+        return fitted(y, ORIGIN, events, future_regressors=future_regressors)[0.5]
 
     read = forecast({"x": honest})
     pd.testing.assert_series_equal(read, forecast({"x": with_late}))  # never read

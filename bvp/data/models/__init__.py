@@ -10,6 +10,7 @@ from bvp.data.models.forecast_outbox import ForecastOutbox
 from bvp.data.models.job_runs import JobRun
 from bvp.data.models.model_selection import ModelSelection
 from bvp.data.models.sensors import Sensor
+from bvp.data.models.trained_models import TrainedModel
 
 __all__ = [
     "ROLE_NAMES",
@@ -25,6 +26,7 @@ __all__ = [
     "Role",
     "Sensor",
     "TimedBelief",
+    "TrainedModel",
     "User",
     "user_roles",
 ]

@@ -2,41 +2,65 @@
 
 A model is fitted at an origin on what was known then, and the fitted model forecasts
 events from that origin or a later one: ``fit(history, origin, resolution, horizon,
-**context)`` returns ``predict(history, origin, events)``, a frame with the median in
-column 0.5. Cheap models fit at every origin; a model with ``refit_every`` is reused
-for origins up to that long after its fit (backtests and selection refit it weekly).
+**context)`` returns a forecaster, called as ``forecaster(history, origin, events,
+**context)`` for a frame with the median in column 0.5. The context (time zone,
+regressors, location…) is given again at each call, so a forecaster fitted yesterday
+reads today's regressors. Cheap models fit at every origin; a model with
+``refit_every`` is reused for origins up to that long after its fit (backtests and
+selection refit it weekly, and a stored model is used as long: ``bvp.forecasting.store``).
+
+A forecaster's ``state()`` is what it learned, as JSON-able data (LightGBM's trees as
+its own text format); ``Model.restore(state, resolution)`` rebuilds it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pandas as pd
 
 from bvp.forecasting.models import boosted, learned, naive, statistical
-from bvp.forecasting.models.boosted import Predict
 
 ENSEMBLE = "ensemble"
+
+
+class Forecaster(Protocol):
+    def __call__(
+        self, history: pd.Series, origin: pd.Timestamp, events: pd.DatetimeIndex, **context
+    ) -> pd.DataFrame: ...
+
+    def state(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
 class Model:
     name: str
-    fit: Callable[..., Predict]
+    fit: Callable[..., Forecaster]
+    restore: Callable[[dict[str, Any], pd.Timedelta], Forecaster]
     refit_every: pd.Timedelta | None = None  # None: fitted at every origin
 
 
-def per_origin(function: Callable[..., pd.DataFrame]) -> Callable[..., Predict]:
-    """A model that fits as it forecasts, as a fit returning its forecaster."""
+@dataclass(frozen=True)
+class PerOrigin:
+    """A model that fits as it forecasts: nothing to learn ahead, nothing to store."""
 
-    def fit(history, origin, resolution, horizon, **context) -> Predict:
-        def predict(history, origin, events):
-            return function(history, origin, events, resolution, **context)[[0.5]]
+    function: Callable[..., pd.DataFrame]
+    resolution: pd.Timedelta
 
-        return predict
+    def __call__(self, history, origin, events, **context) -> pd.DataFrame:
+        return self.function(history, origin, events, self.resolution, **context)[[0.5]]
 
-    return fit
+    def state(self) -> dict[str, Any]:
+        return {}
+
+
+def per_origin(name: str, function: Callable[..., pd.DataFrame]) -> Model:
+    def fit(history, origin, resolution, horizon, **context) -> Forecaster:
+        return PerOrigin(function, resolution)
+
+    return Model(name, fit, lambda state, resolution: PerOrigin(function, resolution))
 
 
 def _naive(season: pd.Timedelta) -> Callable[..., pd.DataFrame]:
@@ -50,32 +74,58 @@ def _naive(season: pd.Timedelta) -> Callable[..., pd.DataFrame]:
 MODELS: dict[str, Model] = {
     model.name: model
     for model in (
-        Model("naive-1d", per_origin(_naive(pd.Timedelta(days=1)))),
-        Model("naive-7d", per_origin(_naive(pd.Timedelta(days=7)))),
-        Model("ridge", per_origin(learned.ridge)),
-        Model("mstl-ets", per_origin(statistical.mstl_ets)),
-        Model("mstl-ets-log", per_origin(statistical.mstl_ets_multiplicative)),
-        Model("lightgbm", boosted.fit_lightgbm, refit_every=pd.Timedelta(days=7)),
+        per_origin("naive-1d", _naive(pd.Timedelta(days=1))),
+        per_origin("naive-7d", _naive(pd.Timedelta(days=7))),
+        per_origin("ridge", learned.ridge),
+        per_origin("mstl-ets", statistical.mstl_ets),
+        per_origin("mstl-ets-log", statistical.mstl_ets_multiplicative),
+        Model(
+            "lightgbm",
+            boosted.fit_lightgbm,
+            boosted.LightGBMForecaster.restore,
+            refit_every=pd.Timedelta(days=7),
+        ),
     )
 }
 
 
-def ensemble_of(members: Sequence[str]) -> Model:
+@dataclass(frozen=True)
+class Ensemble:
     """The mean of the members' medians: errors that do not move together cancel."""
-    parts = [MODELS[name] for name in members]
 
-    def fit(history, origin, resolution, horizon, **context) -> Predict:
-        fitted = [part.fit(history, origin, resolution, horizon, **context) for part in parts]
+    members: dict[str, Forecaster]
 
-        def predict(history, origin, events):
-            medians = pd.concat([f(history, origin, events)[0.5] for f in fitted], axis=1)
-            # where a member has no forecast the others speak, as in the backtest
-            return pd.DataFrame({0.5: medians.mean(axis=1)}, index=events)
+    def __call__(self, history, origin, events, **context) -> pd.DataFrame:
+        medians = pd.concat(
+            [member(history, origin, events, **context)[0.5] for member in self.members.values()],
+            axis=1,
+        )
+        # where a member has no forecast the others speak, as in the backtest
+        return pd.DataFrame({0.5: medians.mean(axis=1)}, index=events)
 
-        return predict
+    def state(self) -> dict[str, Any]:
+        return {"members": {name: member.state() for name, member in self.members.items()}}
 
-    every = [p.refit_every for p in parts if p.refit_every is not None]
-    return Model(ENSEMBLE, fit, refit_every=min(every) if every else None)
+
+def ensemble_of(members: Sequence[str]) -> Model:
+    parts = {name: MODELS[name] for name in members}
+
+    def fit(history, origin, resolution, horizon, **context) -> Forecaster:
+        return Ensemble(
+            {
+                name: part.fit(history, origin, resolution, horizon, **context)
+                for name, part in parts.items()
+            }
+        )
+
+    def restore(state, resolution) -> Forecaster:
+        saved = state.get("members", {})
+        return Ensemble(
+            {name: part.restore(saved.get(name, {}), resolution) for name, part in parts.items()}
+        )
+
+    every = [p.refit_every for p in parts.values() if p.refit_every is not None]
+    return Model(ENSEMBLE, fit, restore, refit_every=min(every) if every else None)
 
 
 def model_label(name: str, members: Sequence[str] = ()) -> str:

@@ -9,7 +9,8 @@ every model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,6 @@ PARAMETERS = {
 }
 
 FUTURE_SUFFIX = "_at_event"  # a future regressor's value at the event, as known at the origin
-Predict = Callable[[pd.Series, pd.Timestamp, pd.DatetimeIndex], pd.DataFrame]
 
 
 def design(
@@ -80,7 +80,7 @@ def fit_lightgbm(
     threads: int = 1,
     window: pd.Timedelta = TRAINING_WINDOW,
     **context,
-) -> Predict:
+) -> LightGBMForecaster:
     """Fit on the events in ``window`` before ``origin``; return the forecaster for
     origins at or after it, up to ``horizon`` ahead (NaN past it)."""
     import lightgbm
@@ -89,16 +89,34 @@ def fit_lightgbm(
     known = history[history.index + resolution <= origin].dropna()
     train = known.index[known.index >= origin - window]
     if len(train) < MIN_TRAINING_ROWS:
-        return _nothing
+        return LightGBMForecaster(None, lag_days, resolution, [])
     x = design(known, origin, train, resolution, lag_days, **context)
     model = lightgbm.LGBMRegressor(n_jobs=threads, **PARAMETERS)
     model.fit(x, known.reindex(train).to_numpy())
+    return LightGBMForecaster(model.booster_, lag_days, resolution, list(x.columns))
 
-    def predict(history: pd.Series, origin: pd.Timestamp, events: pd.DatetimeIndex):
-        known = history[history.index + resolution <= origin]
-        x = design(known, origin, events, resolution, lag_days, **context)
-        median = model.predict(x)
-        median[events + resolution - origin > min(lag_days) * pd.Timedelta(days=1)] = np.nan
+
+@dataclass(frozen=True)
+class LightGBMForecaster:
+    """A fitted LightGBM: its trees, the lags it reads and its features, in order."""
+
+    booster: Any  # lightgbm.Booster; None when there was too little history to fit
+    lag_days: list[int]
+    resolution: pd.Timedelta
+    features: list[str]
+
+    def __call__(self, history, origin, events, threads: int = 1, **context) -> pd.DataFrame:
+        if self.booster is None:
+            return pd.DataFrame({0.5: np.full(len(events), np.nan)}, index=events)
+        known = history[history.index + self.resolution <= origin]
+        x = design(known, origin, events, self.resolution, self.lag_days, **context)
+        # the features it was fitted on, in that order: a regressor added since is unread,
+        # one gone is missing (NaN)
+        x = x.reindex(columns=self.features)
+        median = self.booster.predict(x.to_numpy(dtype=float), num_threads=threads)
+        median[events + self.resolution - origin > min(self.lag_days) * pd.Timedelta(days=1)] = (
+            np.nan
+        )
         # An event whose future regressor nobody forecast by the origin is not forecast:
         # trained on values, trees would read the gap as some value (the caller falls
         # back to a model that needs no regressor).
@@ -106,8 +124,17 @@ def fit_lightgbm(
             median[x[column].isna().to_numpy()] = np.nan
         return pd.DataFrame({0.5: median}, index=events)
 
-    return predict
+    def state(self) -> dict[str, Any]:
+        return {
+            "lag_days": self.lag_days,
+            "features": self.features,
+            "trees": None if self.booster is None else self.booster.model_to_string(),
+        }
 
+    @classmethod
+    def restore(cls, state: dict[str, Any], resolution: pd.Timedelta) -> LightGBMForecaster:
+        import lightgbm
 
-def _nothing(history, origin, events) -> pd.DataFrame:
-    return pd.DataFrame({0.5: np.full(len(events), np.nan)}, index=events)
+        trees = state.get("trees")
+        booster = None if trees is None else lightgbm.Booster(model_str=trees)
+        return cls(booster, list(state["lag_days"]), resolution, list(state["features"]))

@@ -1,0 +1,141 @@
+"""The model store: a sensor's chosen model, fitted once and reused, so forecasts only
+predict.
+
+A model with something to learn (LightGBM, an ensemble holding it) is fitted at an
+origin, stored per sensor and horizon (``bvp.data.models.trained_models``), and used
+for later origins as long as the backtests that chose it assumed: ``refit_every``
+(a week). It is retrained daily in the background (``TRAIN_EVERY``), and at once when
+missing, older than that, of another model or version than the sensor's choice, or
+trained on data after the origin asked for (a backfill). Models that fit as they
+forecast (naive, ridge, MSTL) store nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from bvp.data.models.trained_models import TrainedModel, model_state, store_model, stored_model
+from bvp.data.utc import utcnow
+from bvp.forecasting.models import ENSEMBLE, Forecaster, Model, model_named
+
+TRAIN_EVERY = timedelta(days=1)
+MODEL_VERSION = "2"  # stored models and forecasters' sources of another version are unused
+_CACHE_SIZE = 64
+
+
+@dataclass
+class Trained:
+    forecaster: Forecaster
+    record: TrainedModel | None  # None: a model that stores nothing
+    fresh: bool  # fitted for this forecast
+
+
+def trained_forecaster(
+    session: Session,
+    sensor_id: int,
+    model: str,
+    members: list[str],
+    origin: pd.Timestamp,
+    horizon: timedelta,
+    history: pd.Series,
+    resolution: pd.Timedelta,
+    context: dict,
+    scores: dict | None = None,
+) -> Trained:
+    """The sensor's forecaster for ``model`` at ``origin``: the stored one if it may be
+    used there, else a fresh fit, stored for the next forecasts."""
+    spec = model_named(model, members)
+    if spec.refit_every is None:
+        forecaster = spec.fit(history, origin, resolution, pd.Timedelta(horizon), **context)
+        return Trained(forecaster, None, fresh=True)
+    record = stored_model(session, sensor_id, horizon)
+    if usable(record, model, members, origin, spec):
+        return Trained(_restored(session, record, spec, resolution), record, fresh=False)
+    return train(
+        session, sensor_id, model, members, origin, horizon, history, resolution, context, scores
+    )
+
+
+def usable(
+    record: TrainedModel | None, model: str, members: list[str], origin: pd.Timestamp, spec: Model
+) -> bool:
+    if record is None or record.version != MODEL_VERSION:
+        return False
+    if record.model != model or list(record.members or []) != list(members):
+        return False
+    age = origin - pd.Timestamp(record.trained_until)
+    return pd.Timedelta(0) <= age < spec.refit_every
+
+
+def training_due(record: TrainedModel | None, origin: datetime) -> bool:
+    """A stored model in use that is a day old: retrain it in the background."""
+    return record is not None and origin - record.trained_until >= TRAIN_EVERY
+
+
+def train(
+    session: Session,
+    sensor_id: int,
+    model: str,
+    members: list[str],
+    origin: pd.Timestamp,
+    horizon: timedelta,
+    history: pd.Series,
+    resolution: pd.Timedelta,
+    context: dict,
+    scores: dict | None = None,
+) -> Trained:
+    """Fit ``model`` at ``origin`` on what was known then, and store it."""
+    spec = model_named(model, members)
+    started = time.process_time()
+    forecaster = spec.fit(history, origin, resolution, pd.Timedelta(horizon), **context)
+    fit_seconds = time.process_time() - started
+    if spec.refit_every is None:
+        return Trained(forecaster, None, fresh=True)
+    state = forecaster.state()
+    known = history[history.index + resolution <= origin].dropna()
+    store_model(
+        session,
+        state,
+        sensor_id=sensor_id,
+        horizon=horizon,
+        model=model,
+        members=list(members),
+        version=MODEL_VERSION,
+        features=_features(model, state),
+        trained_from=known.index.min() if len(known) else None,
+        trained_until=origin.to_pydatetime(),
+        data_until=history.attrs.get("newest_belief"),
+        scores=scores or {},
+        trained_at=utcnow(),
+        fit_seconds=fit_seconds,
+    )
+    return Trained(forecaster, stored_model(session, sensor_id, horizon), fresh=True)
+
+
+def _features(model: str, state: dict) -> dict[str, list[str]]:
+    parts = state.get("members", {}) if model == ENSEMBLE else {model: state}
+    return {name: part["features"] for name, part in parts.items() if "features" in part}
+
+
+_restored_cache: OrderedDict[tuple, Forecaster] = OrderedDict()
+
+
+def _restored(
+    session: Session, record: TrainedModel, spec: Model, resolution: pd.Timedelta
+) -> Forecaster:
+    """The stored forecaster, rebuilt once per process and version of the record."""
+    key = (record.id, record.trained_at, record.model, tuple(record.members or []))
+    if key in _restored_cache:
+        _restored_cache.move_to_end(key)
+        return _restored_cache[key]
+    forecaster = spec.restore(model_state(session, record.id), resolution)
+    _restored_cache[key] = forecaster
+    while len(_restored_cache) > _CACHE_SIZE:
+        _restored_cache.popitem(last=False)
+    return forecaster

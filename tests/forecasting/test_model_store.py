@@ -1,0 +1,141 @@
+"""The model store: a fitted model is stored once and reused, and forecasts from the
+stored model equal those of the fit it came from."""
+
+import json
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from rq.job import Job
+from sqlalchemy import func, select
+
+from bvp.data.beliefs import latest_beliefs, save_beliefs
+from bvp.data.models import TrainedModel
+from bvp.data.models.model_selection import store_selection
+from bvp.data.models.trained_models import decode_state, encode_state, stored_model
+from bvp.data.utc import utcnow
+from bvp.forecasting.jobs import create_forecasting_jobs, training_job_id
+from bvp.forecasting.models import model_named
+from bvp.forecasting.pipeline import make_forecast
+from tests.conftest import run_worker
+from tests.forecasting.test_features_and_models import CONTEXT, ORIGIN, RESOLUTION, daily_profile
+
+DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("name", "members"),
+    [("lightgbm", []), ("ensemble", ["lightgbm", "naive-1d"]), ("ridge", [])],
+)
+def test_a_stored_model_forecasts_exactly_as_the_fit_it_came_from(name, members):
+    history = daily_profile(days=60, noise=0.3)
+    model = model_named(name, members)
+    fitted = model.fit(history, ORIGIN - 2 * DAY, RESOLUTION, pd.Timedelta(days=1), **CONTEXT)
+    # what the store keeps: JSON, compressed, and back
+    restored = model.restore(decode_state(encode_state(fitted.state())), RESOLUTION)
+    for origin in (ORIGIN - 2 * DAY, ORIGIN):  # at its fit, and two days on
+        events = pd.date_range(origin, periods=96, freq=RESOLUTION)
+        expected = fitted(history, origin, events, **CONTEXT)
+        assert expected[0.5].notna().all()
+        pd.testing.assert_frame_equal(restored(history, origin, events, **CONTEXT), expected)
+    json.dumps(fitted.state())  # JSON through and through: no pickle, no code on load
+
+
+def _measured(db, sensor, days=40, until="2024-06-10T00:00Z"):
+    index = pd.date_range(
+        end=pd.Timestamp(until), periods=days * 96, freq="15min", inclusive="left"
+    )
+    values = daily_profile(days=days + 5, noise=0.2).to_numpy()[: len(index)] + 1
+    save_beliefs(
+        db,
+        {"event_start": index, "event_value": values},
+        sensor_id=sensor.id,
+        source_id=1,
+        belief_time=pd.Timestamp(until).to_pydatetime(),
+    )
+    store_selection(db, sensor.id, "lightgbm", 0.5, {}, utcnow(), {"coverage": 0.8})
+    db.commit()
+    return pd.Timestamp(until)
+
+
+def _forecast(db, sensor, origin):
+    make_forecast(db, sensor.id, origin, DAY)
+    db.commit()
+    frame = latest_beliefs(db, sensor.id, origin, origin + DAY, source=_forecasters(db))
+    return frame["event_value"]
+
+
+def _forecasters(db):
+    from bvp.forecasting.pipeline import forecaster_source_ids
+
+    return forecaster_source_ids(db)
+
+
+def test_forecasts_reuse_the_stored_model_for_a_week_and_then_refit(db, sensor):
+    end = _measured(db, sensor)
+    first_origin = end - 3 * DAY
+    _forecast(db, sensor, first_origin)
+    stored = stored_model(db, sensor.id, DAY)
+    assert stored.model == "lightgbm" and stored.trained_until == first_origin
+    assert stored.data_until == end  # the newest belief it was trained on
+    assert stored.scores == {"mase": 0.5, "coverage": 0.8}
+    assert "y_lag_1d" in stored.features["lightgbm"]
+    trained_at = stored.trained_at
+
+    # two days on, the same fit forecasts: nothing is trained again
+    _forecast(db, sensor, end - DAY)
+    db.expire_all()
+    assert stored_model(db, sensor.id, DAY).trained_at == trained_at
+
+    # a forecast from before the fit cannot use it (it was trained on later data) and
+    # does not replace it
+    _forecast(db, sensor, first_origin - 2 * DAY)
+    db.expire_all()
+    assert stored_model(db, sensor.id, DAY).trained_until == first_origin
+
+    # a week after the fit, or for another chosen model, it is fitted again
+    store_selection(
+        db, sensor.id, "ensemble", 0.4, {}, utcnow(), {"members": ["lightgbm", "naive-1d"]}
+    )
+    _forecast(db, sensor, end - DAY)
+    db.expire_all()
+    again = stored_model(db, sensor.id, DAY)
+    assert (again.model, again.members, again.trained_until) == (
+        "ensemble",
+        ["lightgbm", "naive-1d"],
+        end - DAY,
+    )
+    assert db.scalar(select(func.count()).select_from(TrainedModel)) == 1
+
+
+def test_a_day_old_model_is_retrained_in_the_background_by_a_worker(app, db, sensor, redis):
+    end = _measured(db, sensor)
+    _forecast(db, sensor, end - 2 * DAY)  # stored, two days old at the next origin
+    create_forecasting_jobs(redis, [sensor.id], end.to_pydatetime(), [DAY])
+
+    run_worker()
+
+    db.expire_all()
+    assert Job.fetch(training_job_id(sensor.id, DAY), connection=redis).is_finished
+    retrained = stored_model(db, sensor.id, DAY)
+    assert retrained.trained_until == end  # trained at the newest origin
+    forecast = latest_beliefs(db, sensor.id, end, end + DAY, source=_forecasters(db))
+    assert len(forecast) == 96 and forecast["event_value"].notna().all()
+
+
+def test_operators_see_and_make_stored_models(app, db, sensor):
+    _measured(db, sensor)
+    runner = app.test_cli_runner()
+    trained = runner.invoke(
+        args=["forecasts", "train", "--sensor", str(sensor.id), "--horizon", "P1D"]
+    )
+    assert trained.exit_code == 0, trained.output
+    assert (
+        f"sensor {sensor.id} P1D: lightgbm, trained until 2024-06-10T00:00:00+00:00"
+        in trained.output
+    )
+    listed = runner.invoke(args=["forecasts", "models"])
+    assert "stored P1D: lightgbm v2, trained" in listed.output
+    assert "on events 2023-06-" in listed.output or "on events 2024-05-" in listed.output
+    bad = runner.invoke(args=["forecasts", "train", "--horizon", "soon"])
+    assert bad.exit_code == 2 and "--horizon" in bad.output
