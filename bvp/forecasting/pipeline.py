@@ -25,13 +25,20 @@ from bvp.forecasting.backtest import Backtest, backtest, choose
 from bvp.forecasting.bounds import within_bounds
 from bvp.forecasting.calibration import recent_spread, with_intervals
 from bvp.forecasting.models import ENSEMBLE, MODELS, model_named
-from bvp.forecasting.store import MODEL_VERSION, train, trained_forecaster
+from bvp.forecasting.store import (
+    FIT_INPUTS,
+    MODEL_VERSION,
+    Plan,
+    plan,
+    train,
+    trained_forecaster,
+)
 from bvp.forecasting.threads import model_threads
 
 MAX_HORIZON = timedelta(days=7)
 # Inputs a model may read before its origin: LightGBM's year of training and its
 # longest lag (two weeks).
-INPUT_WINDOW = timedelta(days=365 + 15)
+INPUT_WINDOW = FIT_INPUTS.to_pytimedelta()
 DEFAULT_MODEL = "naive-1d"  # until a backtest has chosen one
 SELECTION_ORIGINS = 28  # days of day-ahead forecasts a model is chosen on
 
@@ -61,28 +68,26 @@ def make_forecast(
     if model is None and selection is not None and _known(selection.model):
         model, calibration = selection.model, selection.calibration or {}
     model = model or DEFAULT_MODEL
-    history, context = model_inputs(session, sensor, origin - INPUT_WINDOW, origin, as_of)
+    chosen = plan(session, sensor_id, model, calibration.get("members", []), origin, horizon)
+    # a forecast from a stored fit reads weeks of history; a fit, a year
+    history, context = model_inputs(session, sensor, origin - chosen.inputs, origin, as_of)
     events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
 
-    def median_of(model: str, calibration: dict) -> pd.Series:
-        return _median(
-            session,
-            sensor,
-            selection,
-            model,
-            calibration,
-            history,
-            origin,
-            horizon,
-            events,
-            context,
+    def median_of(chosen: Plan, calibration: dict) -> pd.Series:
+        scores = {}
+        if selection is not None and selection.model == chosen.model:
+            scores = {"mase": selection.mase, "coverage": calibration.get("coverage")}
+        trained = trained_forecaster(
+            session, sensor_id, chosen, origin, horizon, history, resolution, context, scores
         )
+        median = trained.forecaster(history, origin, events, **context)[0.5]
+        return within_bounds(median, resolution, **context)
 
-    median = median_of(model, calibration)
+    median = median_of(chosen, calibration)
     if median.isna().all() and model != DEFAULT_MODEL:
         # The chosen model could not forecast (e.g. its inputs ran dry): the default can.
         model, calibration = DEFAULT_MODEL, {}
-        median = median_of(model, calibration)
+        median = median_of(plan(session, sensor_id, model, [], origin, horizon), calibration)
     banded = with_intervals(
         median,
         calibration.get("offsets"),
@@ -108,31 +113,6 @@ def make_forecast(
 def _known(model: str) -> bool:
     """A stored choice of a model this version no longer has is ignored until re-chosen."""
     return model in MODELS or model == ENSEMBLE
-
-
-def _median(
-    session, sensor, selection, model, calibration, history, origin, horizon, events, context
-):
-    """The model's median, from the sensor's stored fit where it may be used (or a fresh
-    one, then stored), within the sensor's bounds."""
-    resolution = pd.Timedelta(sensor.event_resolution)
-    scores = {}
-    if selection is not None and selection.model == model:
-        scores = {"mase": selection.mase, "coverage": calibration.get("coverage")}
-    trained = trained_forecaster(
-        session,
-        sensor.id,
-        model,
-        calibration.get("members", []),
-        origin,
-        horizon,
-        history,
-        resolution,
-        context,
-        scores,
-    )
-    median = trained.forecaster(history, origin, events, **context)[0.5]
-    return within_bounds(median, resolution, **context)
 
 
 def model_inputs(

@@ -36,11 +36,45 @@ class Trained:
     fresh: bool  # fitted for this forecast
 
 
-def trained_forecaster(
+@dataclass
+class Plan:
+    """How a forecast gets its model: from the store (then it reads only the recent
+    history the forecaster needs) or by a fit (then the fit's whole window)."""
+
+    model: str
+    members: list[str]
+    spec: Model
+    record: TrainedModel | None
+    reuse: bool
+
+    @property
+    def inputs(self) -> pd.Timedelta:
+        return self.spec.inputs if self.reuse else FIT_INPUTS
+
+
+# A fit reads LightGBM's year of training and its longest lag (two weeks).
+FIT_INPUTS = pd.Timedelta(days=365 + 15)
+
+
+def plan(
     session: Session,
     sensor_id: int,
     model: str,
     members: list[str],
+    origin: pd.Timestamp,
+    horizon: timedelta,
+) -> Plan:
+    spec = model_named(model, members)
+    if spec.refit_every is None:  # fits as it forecasts, on what spec.inputs covers
+        return Plan(model, list(members), spec, None, reuse=True)
+    record = stored_model(session, sensor_id, horizon)
+    return Plan(model, list(members), spec, record, usable(record, model, members, origin, spec))
+
+
+def trained_forecaster(
+    session: Session,
+    sensor_id: int,
+    chosen: Plan,
     origin: pd.Timestamp,
     horizon: timedelta,
     history: pd.Series,
@@ -48,17 +82,26 @@ def trained_forecaster(
     context: dict,
     scores: dict | None = None,
 ) -> Trained:
-    """The sensor's forecaster for ``model`` at ``origin``: the stored one if it may be
-    used there, else a fresh fit, stored for the next forecasts."""
-    spec = model_named(model, members)
-    if spec.refit_every is None:
-        forecaster = spec.fit(history, origin, resolution, pd.Timedelta(horizon), **context)
+    """The sensor's forecaster at ``origin``: the stored one if it may be used there,
+    else a fresh fit, stored for the next forecasts."""
+    if chosen.spec.refit_every is None:
+        forecaster = chosen.spec.fit(history, origin, resolution, pd.Timedelta(horizon), **context)
         return Trained(forecaster, None, fresh=True)
-    record = stored_model(session, sensor_id, horizon)
-    if usable(record, model, members, origin, spec):
-        return Trained(_restored(session, record, spec, resolution), record, fresh=False)
+    if chosen.reuse:
+        return Trained(
+            _restored(session, chosen.record, chosen.spec, resolution), chosen.record, fresh=False
+        )
     return train(
-        session, sensor_id, model, members, origin, horizon, history, resolution, context, scores
+        session,
+        sensor_id,
+        chosen.model,
+        chosen.members,
+        origin,
+        horizon,
+        history,
+        resolution,
+        context,
+        scores,
     )
 
 

@@ -4,6 +4,7 @@ stored model equal those of the fit it came from."""
 import json
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from rq.job import Job
@@ -12,11 +13,11 @@ from sqlalchemy import func, select
 from bvp.data.beliefs import latest_beliefs, save_beliefs
 from bvp.data.models import TrainedModel
 from bvp.data.models.model_selection import store_selection
-from bvp.data.models.trained_models import decode_state, encode_state, stored_model
+from bvp.data.models.trained_models import decode_state, encode_state, model_state, stored_model
 from bvp.data.utc import utcnow
 from bvp.forecasting.jobs import create_forecasting_jobs, training_job_id
 from bvp.forecasting.models import model_named
-from bvp.forecasting.pipeline import make_forecast
+from bvp.forecasting.pipeline import make_forecast, model_inputs
 from tests.conftest import run_worker
 from tests.forecasting.test_features_and_models import CONTEXT, ORIGIN, RESOLUTION, daily_profile
 
@@ -82,10 +83,17 @@ def test_forecasts_reuse_the_stored_model_for_a_week_and_then_refit(db, sensor):
     assert "y_lag_1d" in stored.features["lightgbm"]
     trained_at = stored.trained_at
 
-    # two days on, the same fit forecasts: nothing is trained again
-    _forecast(db, sensor, end - DAY)
+    # two days on, the same fit forecasts: nothing is trained again, and reading only the
+    # weeks of history it needs gives the forecast a year of history would
+    later = end - DAY
+    forecast = _forecast(db, sensor, later)
     db.expire_all()
     assert stored_model(db, sensor.id, DAY).trained_at == trained_at
+    history, context = model_inputs(db, sensor, later - pd.Timedelta(days=380), later)
+    fitted = model_named("lightgbm").restore(model_state(db, stored.id), RESOLUTION)
+    events = pd.date_range(later, periods=96, freq=RESOLUTION)
+    expected = fitted(history, later, events, **context)[0.5].clip(lower=0)
+    np.testing.assert_allclose(forecast.to_numpy(), expected.to_numpy())
 
     # a forecast from before the fit cannot use it (it was trained on later data) and
     # does not replace it

@@ -34,12 +34,20 @@ class Forecaster(Protocol):
     def state(self) -> dict[str, Any]: ...
 
 
+# History any forecast reads before its origin: two weeks of lags, and the week the band's
+# spread is measured on.
+SHORTEST_INPUTS = pd.Timedelta(days=15)
+
+
 @dataclass(frozen=True)
 class Model:
     name: str
     fit: Callable[..., Forecaster]
     restore: Callable[[dict[str, Any], pd.Timedelta], Forecaster]
     refit_every: pd.Timedelta | None = None  # None: fitted at every origin
+    # The history a forecaster reads before the origin (a per-origin model's fit included,
+    # a stored model's not): what a forecast from a stored fit needs to read.
+    inputs: pd.Timedelta = SHORTEST_INPUTS
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,16 @@ class PerOrigin:
         return {}
 
 
-def per_origin(name: str, function: Callable[..., pd.DataFrame]) -> Model:
+def per_origin(
+    name: str, function: Callable[..., pd.DataFrame], inputs: pd.Timedelta = SHORTEST_INPUTS
+) -> Model:
     def fit(history, origin, resolution, horizon, **context) -> Forecaster:
         return PerOrigin(function, resolution)
 
-    return Model(name, fit, lambda state, resolution: PerOrigin(function, resolution))
+    def restore(state, resolution) -> Forecaster:
+        return PerOrigin(function, resolution)
+
+    return Model(name, fit, restore, inputs=max(inputs, SHORTEST_INPUTS))
 
 
 def _naive(season: pd.Timedelta) -> Callable[..., pd.DataFrame]:
@@ -76,9 +89,9 @@ MODELS: dict[str, Model] = {
     for model in (
         per_origin("naive-1d", _naive(pd.Timedelta(days=1))),
         per_origin("naive-7d", _naive(pd.Timedelta(days=7))),
-        per_origin("ridge", learned.ridge),
-        per_origin("mstl-ets", statistical.mstl_ets),
-        per_origin("mstl-ets-log", statistical.mstl_ets_multiplicative),
+        per_origin("ridge", learned.ridge, learned.TRAINING_WINDOW + pd.Timedelta(days=8)),
+        per_origin("mstl-ets", statistical.mstl_ets, statistical.WINDOW),
+        per_origin("mstl-ets-log", statistical.mstl_ets_multiplicative, statistical.WINDOW),
         Model(
             "lightgbm",
             boosted.fit_lightgbm,
@@ -125,7 +138,8 @@ def ensemble_of(members: Sequence[str]) -> Model:
         )
 
     every = [p.refit_every for p in parts.values() if p.refit_every is not None]
-    return Model(ENSEMBLE, fit, restore, refit_every=min(every) if every else None)
+    inputs = max([p.inputs for p in parts.values()], default=SHORTEST_INPUTS)
+    return Model(ENSEMBLE, fit, restore, min(every) if every else None, inputs)
 
 
 def model_label(name: str, members: Sequence[str] = ()) -> str:
