@@ -6,7 +6,11 @@ Redis db 13), with 50 sensors holding a year of quarter-hourly history each, it 
 - seconds for one day-ahead forecast on a sensor with a year of history, per model;
 - CPU seconds to choose a sensor-year's model (every model and the ensemble, 28 origins);
 - jobs per minute for one worker and for two workers in parallel, 50 day-ahead jobs with
-  LightGBM (each worker on one thread, BVP_MODEL_THREADS=1, one worker per core);
+  LightGBM (each worker on one thread, BVP_MODEL_THREADS=1, one worker per core), first
+  fitting and storing each sensor's model, then predicting from the stored fits (at the
+  three default horizons: 150 jobs), with workers that fork a work horse per job and
+  with workers that run jobs in their own process (BVP_WORKER_JOBS); and the CPU per job,
+  the workers' start-up (imports) left out;
 - seconds from a data POST (under gunicorn) to its forecast being readable through the
   API, with one idle worker listening.
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import signal
 import socket
 import subprocess
@@ -118,6 +123,12 @@ def one_job_seconds(sensor_id: int) -> dict[str, float]:
         make_forecast(session, sensor_id, ORIGIN.to_pydatetime(), timedelta(days=1))
         session.commit()
         timings[model] = time.perf_counter() - start
+    # the LightGBM fit above was stored: an hour later, the forecast only predicts
+    later = (ORIGIN + pd.Timedelta(hours=1)).to_pydatetime()
+    start = time.perf_counter()
+    make_forecast(session, sensor_id, later, timedelta(days=1))
+    session.commit()
+    timings["lightgbm, stored fit"] = time.perf_counter() - start
     return timings
 
 
@@ -135,24 +146,56 @@ def selection_cpu_seconds(sensor_id: int) -> tuple[float, float, str]:
     return cpu, wall, selection.model
 
 
-def jobs_per_minute(sensor_ids: list[int], workers: int, origin: pd.Timestamp) -> float:
+def jobs_per_minute(
+    sensor_ids: list[int],
+    workers: int,
+    origin: pd.Timestamp,
+    horizons: list[timedelta],
+    jobs: str = "fork",
+) -> tuple[float, float]:
+    """Jobs per minute of ``workers`` burst workers on the queued jobs, and CPU seconds per
+    job (the workers' and their horses'), the workers' start-up left out."""
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
-    create_forecasting_jobs(connection, sensor_ids, origin.to_pydatetime(), [timedelta(days=1)])
+    count = len(create_forecasting_jobs(connection, sensor_ids, origin.to_pydatetime(), horizons))
+    cpu = _children_cpu()
     start = time.perf_counter()
+    _burst_workers(workers, jobs)
+    elapsed, cpu = time.perf_counter() - start, _children_cpu() - cpu
+    return count / (elapsed / 60), (cpu - workers * start_up_cpu_seconds(jobs)) / count
+
+
+def _burst_workers(workers: int, jobs: str) -> None:
     processes = [
         subprocess.Popen(
             [sys.executable, "worker.py", "--queue", "forecasting", "--burst"],
             cwd=REPO,
-            env=ENV,
+            env={**ENV, "BVP_WORKER_JOBS": jobs},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         for _ in range(workers)
     ]
     for process in processes:
-        process.wait(timeout=900)
-    return len(sensor_ids) / ((time.perf_counter() - start) / 60)
+        process.wait(timeout=1800)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+_start_up: dict[str, float] = {}
+
+
+def start_up_cpu_seconds(jobs: str) -> float:
+    """CPU of a worker that starts, finds its queue empty and stops: imports, connections."""
+    if jobs not in _start_up:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        cpu = _children_cpu()
+        _burst_workers(1, jobs)
+        _start_up[jobs] = _children_cpu() - cpu
+    return _start_up[jobs]
 
 
 def post_to_forecast_seconds(sensor_id: int, token: str) -> float:
@@ -230,12 +273,26 @@ def main() -> None:
     for sensor_id in sensor_ids:
         store_selection(session, sensor_id, "lightgbm", None, {}, utcnow())
     session.commit()
-    one = jobs_per_minute(sensor_ids, 1, ORIGIN + pd.Timedelta(hours=1))
-    two = jobs_per_minute(sensor_ids, 2, ORIGIN + pd.Timedelta(hours=2))
+    day = [timedelta(days=1)]
+    one, _ = jobs_per_minute(sensor_ids, 1, ORIGIN + pd.Timedelta(hours=1), day)
+    two, fit_cpu = jobs_per_minute(sensor_ids, 2, ORIGIN + pd.Timedelta(hours=2), day)
     print(
-        f"\n{SENSORS} lightgbm jobs: 1 worker {one:.0f} jobs/min, "
-        f"2 workers {two:.0f} jobs/min ({two / one:.2f}x)"
+        f"\n{SENSORS} lightgbm jobs fitting their model: 1 worker {one:.0f} jobs/min, "
+        f"2 workers {two:.0f} jobs/min ({two / one:.2f}x), {fit_cpu * 1000:.0f} ms CPU per job"
     )
+    horizons = [timedelta(hours=1), timedelta(hours=6), timedelta(days=1)]
+    origin = ORIGIN + pd.Timedelta(hours=3)
+    jobs_per_minute(sensor_ids, 2, origin, horizons)  # (the first per horizon fit and store)
+    for mode in ("fork", "in-process"):
+        for workers in (1, 2):
+            origin += pd.Timedelta(hours=1)
+            rate, cpu = jobs_per_minute(sensor_ids, workers, origin, horizons, mode)
+            print(
+                f"{len(sensor_ids) * 3} lightgbm jobs from stored fits, {mode}, {workers} "
+                f"worker{'s' if workers > 1 else ''}: {rate:.0f} jobs/min, "
+                f"{cpu * 1000:.0f} ms CPU per job (start-up {start_up_cpu_seconds(mode):.1f} s "
+                "per worker left out)"
+            )
     store_selection(session, sensor_ids[1], "naive-1d", None, {}, utcnow())
     session.commit()
     latency = post_to_forecast_seconds(sensor_ids[1], token)

@@ -57,6 +57,12 @@ DEFAULTS: dict[str, Any] = {
     # machine keeps the CPU it needs. 0 leaves their priority as started.
     "WORKER_NICENESS": 10,
     "MODEL_THREADS": 1,  # per job: one worker per core, each model on one thread
+    # How forecasting jobs run: "in-process" (rq's SimpleWorker: no fork per job, models
+    # and connections kept between jobs; a job stuck past its timeout ends the worker,
+    # to be restarted) or "fork" (rq's Worker: a work horse forked per job, killed at its
+    # timeout). In-process costs 40 ms of CPU per forecast from a stored model, fork
+    # 180 ms (bench/forecasting.py). Model selection and training always fork.
+    "WORKER_JOBS": "in-process",
     # API
     "TOKEN_LIFETIME_SECONDS": 6 * 3600,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # bytes per request body; larger is a 413
@@ -174,6 +180,9 @@ def redis_url_from_parts(values: dict[str, Any]) -> str:
     return f"redis://{auth}{values['REDIS_HOST']}:{values['REDIS_PORT']}/{values['REDIS_DB']}"
 
 
+WORKER_JOBS = ("fork", "in-process")
+
+
 def check_settings(settings: Settings) -> None:
     """Refuse configurations that cannot work, naming what is missing."""
     missing = [n for n in ("SECRET_KEY", "DATABASE_URL") if not settings.values.get(n)]
@@ -194,6 +203,11 @@ def check_settings(settings: Settings) -> None:
         raise ConfigurationError(
             f"BVP_MODEL_THREADS={threads!r} is not a whole number of threads from 1 "
             "(one worker per core: keep 1)."
+        )
+    if settings.values.get("WORKER_JOBS") not in WORKER_JOBS:
+        raise ConfigurationError(
+            f"BVP_WORKER_JOBS={settings.values.get('WORKER_JOBS')!r} is not one of "
+            f"{', '.join(WORKER_JOBS)}."
         )
     if not settings.values.get("DATABASE_URL") and settings.environment != "development":
         # (development without one runs on an embedded server, see bvp/embedded.py)

@@ -125,3 +125,17 @@ def test_model_threads_default_to_one_and_must_be_a_positive_whole_number(tmp_pa
     for wrong in ("0", "-1", "all"):
         with pytest.raises(ConfigurationError, match="BVP_MODEL_THREADS="):
             threads(BVP_MODEL_THREADS=wrong)
+
+
+def test_forecasting_jobs_fork_by_default_or_run_in_the_workers_process(tmp_path):
+    def jobs(**environ):
+        return load_settings(
+            "production",
+            environ={"BVP_DATABASE_URL": "postgresql://db/x", "BVP_SECRET_KEY": "s", **environ},
+            dotenv_path=tmp_path / "x",
+        )["WORKER_JOBS"]
+
+    assert jobs() == "in-process"
+    assert jobs(BVP_WORKER_JOBS="fork") == "fork"
+    with pytest.raises(ConfigurationError, match="BVP_WORKER_JOBS='threads' is not one of"):
+        jobs(BVP_WORKER_JOBS="threads")

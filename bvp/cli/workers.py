@@ -66,9 +66,12 @@ def serve(
         companion = start_selection_companion(name)
         echo(f"Model selection runs beside it, in process {companion.pid} at nice 19")
     priority = run_in_background(config["WORKER_NICENESS"])  # horses inherit it
+    # model selection and training are long: they always run in a forked, killable horse
+    in_process = config["WORKER_JOBS"] == "in-process" and SELECTION_QUEUE not in queues
     echo(
         f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at "
-        f"{_safe(config['REDIS_URL'])}; CPU priority: {priority}"
+        f"{_safe(config['REDIS_URL'])}; CPU priority: {priority}; jobs "
+        + ("in its own process" if in_process else "in a forked work horse each")
     )
     try:
         return run_worker(
@@ -79,6 +82,7 @@ def serve(
             maintenance_seconds=config["WORKER_MAINTENANCE_SECONDS"],
             heartbeat_seconds=config["JOB_HEARTBEAT_SECONDS"],
             model_threads=config["MODEL_THREADS"],
+            in_process=in_process,
         )
     finally:
         if companion is not None:

@@ -1,4 +1,6 @@
-"""The forecasting worker: rq's forking Worker, which also drains the forecast outbox.
+"""The forecasting workers: rq's SimpleWorker (jobs in the worker's process, the
+default for forecasts) and its forking Worker (model selection and training), both
+draining the forecast outbox and recording every job attempt.
 
 It drains at start and with rq's periodic maintenance (every 10 minutes), so forecasts
 owed while Redis was unreachable are queued once it is back, by whichever worker runs.
@@ -9,18 +11,20 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import SimpleWorker, Worker
 from rq.defaults import (
     DEFAULT_JOB_MONITORING_INTERVAL,
     DEFAULT_MAINTENANCE_TASK_INTERVAL,
     DEFAULT_WORKER_TTL,
 )
 from rq.job import JobStatus
+from rq.worker import WorkerStatus
 from sqlalchemy.exc import SQLAlchemyError
 
 from bvp.data.models.job_runs import FAILED, FINISHED, RETRIED, record_job_run
@@ -33,7 +37,10 @@ from bvp.queues import get_queue, redis_connection
 log = logging.getLogger(__name__)
 
 
-class ForecastingWorker(Worker):
+class _Forecasting:
+    """What every BVP worker adds to rq's: the outbox drained with maintenance, and one
+    ``job_run`` row per attempt."""
+
     settings: JobSettings
 
     def get_heartbeat_ttl(self, job) -> int:
@@ -60,6 +67,57 @@ class ForecastingWorker(Worker):
         # rq has re-queued (or scheduled) the job when it has retries left.
         status = FAILED if job.get_status(refresh=False) == JobStatus.FAILED else RETRIED
         record_attempt(job, queue.name, status, exc_string)
+
+
+class InProcessForecastingWorker(_Forecasting, SimpleWorker):
+    """Jobs run in the worker's own process: no fork per job, and what one job loaded
+    (model libraries, stored models, connections) serves the next. A job's timeout
+    raises in its Python code (rq's SIGALRM). A watchdog thread sends the job's
+    heartbeats, as a forking worker does while its horse works, and ends the whole
+    process if the job outlives its timeout by three heartbeats (stuck in C code or a
+    socket): heartbeats stop, another worker retries the job as abandoned, and the
+    process manager starts the worker again (exit status 75, EX_TEMPFAIL)."""
+
+    def execute_job(self, job, queue) -> None:
+        self.prepare_execution(job)
+        watchdog = threading.Thread(
+            target=self._watch, args=(job, stop := threading.Event()), daemon=True
+        )
+        watchdog.start()
+        try:
+            self.perform_job(job, queue)
+        finally:
+            stop.set()
+            watchdog.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _watch(self, job, stop: threading.Event) -> None:
+        started = time.monotonic()
+        grace = 3 * self.job_monitoring_interval
+        deadline = job.timeout + grace if job.timeout and job.timeout > 0 else None
+        while not stop.wait(self.job_monitoring_interval):
+            if deadline is not None and time.monotonic() - started > deadline:
+                log.critical(
+                    "job %s outlived its timeout of %s s by %s s: ending worker %s so that "
+                    "another retries it",
+                    job.id,
+                    job.timeout,
+                    grace,
+                    self.name,
+                )
+                logging.shutdown()
+                os._exit(EXIT_STUCK)
+            try:
+                self.maintain_heartbeats(job)
+            except RedisError as error:  # the next beat may get through
+                log.warning("heartbeat of job %s not sent: %s", job.id, error)
+
+
+EXIT_STUCK = 75  # EX_TEMPFAIL: restart me
+
+
+class ForecastingWorker(_Forecasting, Worker):
+    """Each job in a work horse forked for it, killed at the job's timeout wherever it is."""
 
 
 def record_attempt(job, queue: str, status: str, error: str = "") -> None:
@@ -182,6 +240,7 @@ def run_worker(
     maintenance_seconds: int = DEFAULT_MAINTENANCE_TASK_INTERVAL,
     heartbeat_seconds: int = DEFAULT_JOB_MONITORING_INTERVAL,
     model_threads: int = 1,
+    in_process: bool = False,
 ) -> bool:
     """Run a worker on ``queues`` until stopped (or, with ``burst``, until empty).
 
@@ -189,13 +248,15 @@ def run_worker(
     The built-in scheduler moves retried jobs back onto their queue after the backoff.
     Every ``maintenance_seconds`` (also while idle) a worker re-queues the jobs of workers
     that died mid-job (silent for three ``heartbeat_seconds``) and drains the outbox.
-    Each job's models run on ``model_threads`` threads (BVP_MODEL_THREADS).
+    Each job's models run on ``model_threads`` threads (BVP_MODEL_THREADS); with
+    ``in_process`` jobs run in this process instead of a forked work horse each.
     """
     limit_process_threads(model_threads)  # before any job forks or loads a model library
     preload_models()
     connection = redis_connection(settings.redis_url)
     drain_safely(settings)
-    worker = ForecastingWorker(
+    worker_class = InProcessForecastingWorker if in_process else ForecastingWorker
+    worker = worker_class(
         [get_queue(connection, q) for q in queues],
         connection=connection,
         name=name,

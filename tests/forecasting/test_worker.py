@@ -1,6 +1,10 @@
 """A real worker process consumes real jobs from real Redis and writes forecasts."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +19,7 @@ from bvp.data.models import DataSource
 from bvp.forecasting.jobs import create_forecasting_jobs
 from bvp.forecasting.models import MODELS
 from bvp.queues import get_queue
-from tests.conftest import run_worker
+from tests.conftest import REPO, run_worker
 
 ORIGIN = pd.Timestamp("2024-06-03T00:00Z")
 
@@ -152,6 +156,7 @@ def autogroup_enabled() -> bool:
 def test_jobs_run_as_background_work_at_the_configured_niceness(redis, monkeypatch, command):
     job = get_queue(redis, "forecasting").enqueue(report_cpu_priority)
     monkeypatch.setenv("BVP_WORKER_NICENESS", "7")
+    monkeypatch.setenv("BVP_WORKER_JOBS", "fork")  # a horse, and the worker that forked it
 
     printed = run_worker(*command, "--queue", "forecasting", "--burst")
 
@@ -172,6 +177,7 @@ def test_jobs_run_as_background_work_at_the_configured_niceness(redis, monkeypat
 def test_niceness_0_leaves_workers_at_the_priority_they_were_started_with(redis, monkeypatch):
     job = get_queue(redis, "forecasting").enqueue(report_cpu_priority)
     monkeypatch.setenv("BVP_WORKER_NICENESS", "0")
+    monkeypatch.setenv("BVP_WORKER_JOBS", "fork")
 
     printed = run_worker(
         "-m", "flask", "run_forecasting_worker", "--queue", "forecasting", "--burst"
@@ -182,3 +188,56 @@ def test_niceness_0_leaves_workers_at_the_priority_they_were_started_with(redis,
     assert (seen["worker_nice"], seen["horse_nice"]) == (ours, ours)
     assert seen["policy"] == os.sched_getscheduler(0)
     assert f"CPU priority: nice {ours} as started" in printed
+
+
+def report_process() -> int:
+    return os.getpid()
+
+
+def test_in_process_workers_run_jobs_without_forking_and_keep_the_timeout(
+    db, redis, sensor, monkeypatch
+):
+    """BVP_WORKER_JOBS=in-process: forecasts are written as with forked horses, every job
+    runs in the worker's own process, and a job past its timeout still fails."""
+    measure_two_days(db, sensor)
+    monkeypatch.setenv("BVP_WORKER_JOBS", "in-process")
+    day = [pd.Timedelta(days=1).to_pytimedelta()]
+    forecast_jobs = create_forecasting_jobs(redis, [sensor.id], ORIGIN.to_pydatetime(), day)
+    queue = get_queue(redis, "forecasting")
+    pids = [queue.enqueue(report_process) for _ in range(2)]
+    stuck = queue.enqueue("time.sleep", 30, job_timeout=1)
+
+    printed = run_worker("worker.py", "--queue", "forecasting", "--burst")
+
+    assert "jobs in its own process" in printed
+    assert Job.fetch(forecast_jobs[0], connection=redis).get_status() == "finished"
+    assert len(latest_beliefs(db, sensor.id, ORIGIN, ORIGIN + pd.Timedelta(days=1))) == 96
+    assert len({Job.fetch(j.id, connection=redis).return_value() for j in pids}) == 1
+    stuck = Job.fetch(stuck.id, connection=redis)
+    assert stuck.get_status() == "failed"
+    assert "JobTimeoutException" in stuck.latest_result().exc_string
+
+
+def stuck_in_c_code() -> None:
+    """As a job stuck in a C library: the timeout's SIGALRM never reaches Python code."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(60)
+
+
+def test_an_in_process_job_stuck_past_its_timeout_ends_its_worker_to_be_restarted(
+    redis, monkeypatch
+):
+    job = get_queue(redis, "forecasting").enqueue(stuck_in_c_code, job_timeout=1)
+    env = {**os.environ, "BVP_ENV": "testing", "BVP_JOB_HEARTBEAT_SECONDS": "1"}
+    started = time.monotonic()
+    worker = subprocess.run(
+        [sys.executable, "worker.py", "--queue", "forecasting", "--burst"],
+        cwd=REPO,
+        env={**env, "BVP_WORKER_JOBS": "in-process"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode == 75  # EX_TEMPFAIL: the process manager starts it again
+    assert time.monotonic() - started < 30  # the timeout and three missed heartbeats
+    assert f"job {job.id} outlived its timeout of 1 s" in worker.stderr
