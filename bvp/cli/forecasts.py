@@ -39,6 +39,7 @@ from bvp.forecasting.pipeline import (
     select_model,
     train_model,
 )
+from bvp.forecasting.store import reach
 from bvp.queues import redis_connection
 
 # One meaning in `create` and `backtest`: the window of origins is [--from, --until).
@@ -284,11 +285,13 @@ def train(sensor_ids: tuple[int, ...], horizons: tuple[str, ...]) -> None:
     training job does, so that forecasts only predict. Models that fit as they forecast
     (naive, ridge, MSTL) store nothing. One transaction per sensor and horizon."""
     try:
-        wanted = [parse_duration(h) for h in horizons] or JobSettings.from_config(
-            current_app.config
-        ).horizons
+        asked = [parse_duration(h) for h in horizons]
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--horizon") from None
+    # one fit serves every horizon up to the same whole number of days
+    wanted = sorted(
+        {reach(h) for h in asked or JobSettings.from_config(current_app.config).horizons}
+    )
     if not sensor_ids:
         with transactional() as session:
             sensor_ids = tuple(s.id for s in session.scalars(sensors_in_scope(None)))

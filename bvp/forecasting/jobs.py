@@ -316,9 +316,8 @@ def run_forecasting_job(
     The job reads the measurements known when it starts (``as_of`` is for replays): data
     committed while it waited in the queue is in its forecast.
     """
-    from bvp.data.models.trained_models import stored_model
     from bvp.forecasting.pipeline import current_model, make_forecast, selection_is_stale
-    from bvp.forecasting.store import training_due
+    from bvp.forecasting.store import reach, stored_fit, training_due
 
     horizon = timedelta(seconds=horizon_seconds)
     with model_thread_limit(), transactional() as session:
@@ -333,13 +332,13 @@ def run_forecasting_job(
         model = model or current_model(session, sensor_id)
         stale = selection_is_stale(session, sensor_id, timedelta(seconds=model_max_age_seconds))
         retrain = training_due(
-            stored_model(session, sensor_id, horizon), datetime.fromisoformat(origin)
+            stored_fit(session, sensor_id, horizon), datetime.fromisoformat(origin)
         )
     job = get_current_job()
     if stale and job is not None:
         enqueue_model_selection(job.connection, sensor_id)
     elif retrain and job is not None:
-        enqueue_training(job.connection, sensor_id, horizon)
+        enqueue_training(job.connection, sensor_id, reach(horizon))
     return {
         "model": model,
         "created": result.created,

@@ -25,6 +25,21 @@ from bvp.data.utc import utcnow
 from bvp.forecasting.models import ENSEMBLE, Forecaster, Model, model_named
 
 TRAIN_EVERY = timedelta(days=1)
+DAY = timedelta(days=1)
+
+
+def reach(horizon: timedelta) -> timedelta:
+    """The horizon a fit is made and stored for: whole days up. A model reads the lags
+    known for every event up to its horizon (whole days back), so one fit for a day
+    serves the hour-, six-hour- and day-ahead forecasts alike."""
+    return -(-horizon // DAY) * DAY
+
+
+def stored_fit(session: Session, sensor_id: int, horizon: timedelta) -> TrainedModel | None:
+    """The stored fit that serves forecasts ``horizon`` ahead."""
+    return stored_model(session, sensor_id, reach(horizon))
+
+
 MODEL_VERSION = "2"  # stored models and forecasters' sources of another version are unused
 _CACHE_SIZE = 64
 
@@ -67,7 +82,7 @@ def plan(
     spec = model_named(model, members)
     if spec.refit_every is None:  # fits as it forecasts, on what spec.inputs covers
         return Plan(model, list(members), spec, None, reuse=True)
-    record = stored_model(session, sensor_id, horizon)
+    record = stored_fit(session, sensor_id, horizon)
     return Plan(model, list(members), spec, record, usable(record, model, members, origin, spec))
 
 
@@ -133,8 +148,10 @@ def train(
     context: dict,
     scores: dict | None = None,
 ) -> Trained:
-    """Fit ``model`` at ``origin`` on what was known then, and store it."""
+    """Fit ``model`` at ``origin`` on what was known then, for every horizon up to whole
+    days beyond ``horizon``, and store it."""
     spec = model_named(model, members)
+    horizon = reach(horizon)
     started = time.process_time()
     forecaster = spec.fit(history, origin, resolution, pd.Timedelta(horizon), **context)
     fit_seconds = time.process_time() - started

@@ -95,6 +95,13 @@ def test_forecasts_reuse_the_stored_model_for_a_week_and_then_refit(db, sensor):
     expected = fitted(history, later, events, **context)[0.5].clip(lower=0)
     np.testing.assert_allclose(forecast.to_numpy(), expected.to_numpy())
 
+    # the hour-ahead forecast reads the same lags: the day-ahead fit serves it
+    make_forecast(db, sensor.id, later, timedelta(hours=1))
+    db.commit()
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(TrainedModel)) == 1
+    assert stored_model(db, sensor.id, DAY).trained_at == trained_at
+
     # a forecast from before the fit cannot use it (it was trained on later data) and
     # does not replace it
     _forecast(db, sensor, first_origin - 2 * DAY)
