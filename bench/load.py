@@ -28,7 +28,6 @@ import asyncio
 import os
 import platform
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +50,9 @@ from bvp.data.models.accounts import ensure_roles
 from bvp.data.models.auth_tokens import issue_token
 from bvp.data.passwords import hash_password
 from bvp.queues import get_queue
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import processes as servers  # bench/processes.py, beside this file
 
 REPO = Path(__file__).resolve().parent.parent
 URL = os.environ.get(
@@ -123,72 +125,17 @@ def port_is_free(port: int) -> bool:
 
 
 def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "bvp.app:create_app()",
-        ],
-        cwd=REPO,
-        env=ENV,
-    )
+    return servers.start_gunicorn(port, workers, ENV)
 
 
 def start_forecasting_worker(number: int, niceness: int | None) -> subprocess.Popen:
     log = LOG_DIR / f"bench-load-worker-{number}.log"  # rq logs every job at INFO
     env = ENV if niceness is None else {**ENV, "BVP_WORKER_NICENESS": str(niceness)}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "bvp.app:create_app",
-            "run_forecasting_worker",
-            "--queue",
-            "forecasting",
-            "--name",
-            f"bench-load-{os.getpid()}-{number}",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    return servers.start_forecasting_worker(f"bench-load-{os.getpid()}-{number}", env, log)
 
 
-def wait_for_api(base_url: str, processes: list[subprocess.Popen]) -> None:
-    for _ in range(200):
-        if any(p.poll() is not None for p in processes):
-            raise SystemExit("a server process exited at start")
-        try:
-            if httpx.get(f"{base_url}/healthcheck", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("gunicorn did not come up")
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    """SIGTERM each process we started (rq workers finish their job), then SIGKILL."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+wait_for_api = servers.wait_for_api
+stop = servers.stop
 
 
 async def run_client(
