@@ -34,6 +34,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import redis
+from sqlalchemy import text
 
 from bvp.app import fresh_database
 from bvp.data.beliefs import save_beliefs
@@ -165,6 +166,12 @@ def jobs_per_minute(
     return count / (elapsed / 60), (cpu - workers * start_up_cpu_seconds(jobs)) / count
 
 
+def forget_stored_models() -> None:
+    session = Session()
+    session.execute(text("DELETE FROM trained_model"))
+    session.commit()
+
+
 def _burst_workers(workers: int, jobs: str) -> None:
     processes = [
         subprocess.Popen(
@@ -274,7 +281,9 @@ def main() -> None:
         store_selection(session, sensor_id, "lightgbm", None, {}, utcnow())
     session.commit()
     day = [timedelta(days=1)]
+    forget_stored_models()
     one, _ = jobs_per_minute(sensor_ids, 1, ORIGIN + pd.Timedelta(hours=1), day)
+    forget_stored_models()  # the two workers fit too
     two, fit_cpu = jobs_per_minute(sensor_ids, 2, ORIGIN + pd.Timedelta(hours=2), day)
     print(
         f"\n{SENSORS} lightgbm jobs fitting their model: 1 worker {one:.0f} jobs/min, "
@@ -282,7 +291,6 @@ def main() -> None:
     )
     horizons = [timedelta(hours=1), timedelta(hours=6), timedelta(days=1)]
     origin = ORIGIN + pd.Timedelta(hours=3)
-    jobs_per_minute(sensor_ids, 2, origin, horizons)  # (the first per horizon fit and store)
     for mode in ("fork", "in-process"):
         for workers in (1, 2):
             origin += pd.Timedelta(hours=1)
