@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import redis
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -55,7 +55,7 @@ from public_series import SERIES, regular
 
 from bvp.app import fresh_database
 from bvp.data.beliefs import save_beliefs
-from bvp.data.db import Session
+from bvp.data.db import Session, init_engine
 from bvp.data.models import Account, Asset, Sensor, User
 from bvp.data.models.accounts import ensure_roles
 from bvp.data.models.auth_tokens import issue_token
@@ -135,11 +135,8 @@ def setup(sensors: int) -> tuple[list[int], dict, dict, str, float]:
         roles=[roles["user"]],
     )
     session.add_all([account, user, *assets.values()])
-    years = base_years()
-    rng = np.random.default_rng(17)
     made = []
-    for i in range(sensors):
-        kind, values = fleet_values(years, i, rng)
+    for i, (kind, values) in enumerate(fleet_series(sensors)):
         sensor = Sensor(
             name=f"{kind} {i}",
             unit=UNITS[kind],
@@ -172,13 +169,42 @@ def setup(sensors: int) -> tuple[list[int], dict, dict, str, float]:
         store_selection(session, sensor.id, "lightgbm", None, {}, utcnow())
     token, _ = issue_token(session, user, timedelta(days=2))
     session.commit()
-    # a meter that missed a reading posts the one before it again
-    upcoming = {
-        s.id: [float(x) for x in pd.Series(v[len(history) - 1 :]).ffill().to_numpy()[1:]]
-        for s, v in made
-    }
+    ids = [s.id for s, _ in made]
     units = {s.id: s.unit for s, _ in made}
-    return [s.id for s, _ in made], upcoming, units, token, load_seconds
+    return ids, _upcoming(ids, [v for _, v in made]), units, token, load_seconds
+
+
+def fleet_series(sensors: int) -> list[tuple[str, np.ndarray]]:
+    """Every sensor's kind and values, the same at every run."""
+    years, rng = base_years(), np.random.default_rng(17)
+    return [fleet_values(years, i, rng) for i in range(sensors)]
+
+
+def _upcoming(ids: list[int], values: list[np.ndarray]) -> dict[int, list[float]]:
+    """What each sensor posts after its year; a meter that missed a reading posts the one
+    before it again."""
+    steps = int(YEAR / QUARTER)
+    return {
+        i: [float(x) for x in pd.Series(v).ffill().bfill().to_numpy()[steps:]]
+        for i, v in zip(ids, values, strict=True)
+    }
+
+
+def stored_fleet(sensors: int) -> tuple[list[int], dict, dict, str, int]:
+    """The fleet a previous run stored and trained (--cycles-only); the next step to post."""
+    init_engine(URL)
+    session = Session()
+    fleet = session.execute(select(Sensor.id, Sensor.unit).order_by(Sensor.id)).all()
+    if len(fleet) != sensors:
+        raise SystemExit(f"{URL} holds {len(fleet)} sensors, not {sensors}: run without it")
+    ids = [sensor_id for sensor_id, _ in fleet]
+    newest = session.execute(text("SELECT max(event_start) FROM timed_belief")).scalar()
+    user = session.scalars(select(User).where(User.email == "fleet@bvp.example")).one()
+    token, _ = issue_token(session, user, timedelta(days=2))
+    session.commit()
+    upcoming = _upcoming(ids, [v for _, v in fleet_series(sensors)])
+    next_step = int((pd.Timestamp(newest) - NOW) / QUARTER) + 1
+    return ids, upcoming, dict(fleet), token, next_step
 
 
 def database_bytes_per_sensor_year(sensors: int) -> float:
@@ -308,22 +334,31 @@ def main() -> None:
     parser.add_argument(
         "--spread", type=float, default=60.0, help="seconds over which a cycle's posts arrive"
     )
+    parser.add_argument(
+        "--cycles-only",
+        action="store_true",
+        help="reuse the fleet a previous run stored and trained: only run the cycles",
+    )
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(f"# {platform.node()} {cores} cores, {time.strftime('%Y-%m-%d')}, {URL}", flush=True)
-    sensor_ids, upcoming, units, token, load_seconds = setup(args.sensors)
-    per_year = database_bytes_per_sensor_year(args.sensors)
-    print(
-        f"{args.sensors} sensors x a year of quarter-hours stored in {load_seconds:.0f} s; "
-        f"beliefs table {per_year / 2**20:.1f} MiB per sensor-year",
-        flush=True,
-    )
-    train_wall, fit_cpu = train_all(sensor_ids)
-    print(
-        f"training: {train_wall:.0f} s wall on {cores} processes; {fit_cpu:.2f} s CPU per "
-        f"sensor per day (one LightGBM fit, a year of history, serves PT1H, PT6H and P1D)",
-        flush=True,
-    )
+    if args.cycles_only:
+        sensor_ids, upcoming, units, token, first_step = stored_fleet(args.sensors)
+    else:
+        sensor_ids, upcoming, units, token, load_seconds = setup(args.sensors)
+        first_step = 0
+        per_year = database_bytes_per_sensor_year(args.sensors)
+        print(
+            f"{args.sensors} sensors x a year of quarter-hours stored in {load_seconds:.0f} s; "
+            f"beliefs table {per_year / 2**20:.1f} MiB per sensor-year",
+            flush=True,
+        )
+        train_wall, fit_cpu = train_all(sensor_ids)
+        print(
+            f"training: {train_wall:.0f} s wall on {cores} processes; {fit_cpu:.2f} s CPU per "
+            f"sensor per day (one LightGBM fit, a year of history, serves PT1H, PT6H and P1D)",
+            flush=True,
+        )
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
     port = servers.free_port()
@@ -338,7 +373,7 @@ def main() -> None:
     try:
         servers.wait_for_api(base_url, [api, *workers])
         time.sleep(5)  # the workers have imported their models and listen
-        for step in range(args.cycles):
+        for step in range(first_step, first_step + args.cycles):
             cpu = cpu_seconds([w.pid for w in workers])
             began = time.perf_counter()
             posted, post_seconds = post_cycle(
@@ -352,7 +387,8 @@ def main() -> None:
             latency = np.array(day_ahead_latencies(connection, posted, step))
             post_ms = np.array(post_seconds) * 1000
             print(
-                f"cycle {step + 1}: {len(sensor_ids)} one-value posts in {posting:.0f} s "
+                f"cycle {step - first_step + 1}: {len(sensor_ids)} one-value posts in "
+                f"{posting:.0f} s "
                 f"(p50 {np.percentile(post_ms, 50):.0f} ms, p99 "
                 f"{np.percentile(post_ms, 99):.0f} ms); {jobs} forecasts; cycle "
                 f"{cycle:.0f} s ({'within' if cycle <= 900 else 'OVER'} 15 min); "
