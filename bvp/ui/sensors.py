@@ -11,8 +11,9 @@ from flask import abort, current_app, render_template, request
 from sqlalchemy.orm import Session, selectinload
 
 from bvp.data.beliefs import last_measured_event_start, latest_beliefs
-from bvp.data.models import Asset, ModelSelection, Sensor
+from bvp.data.models import Asset, ModelSelection, Sensor, TrainedModel
 from bvp.data.models.sensors import find_sensor, sensors_in_scope
+from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, utcnow
 from bvp.forecasting.jobs import parse_duration
@@ -54,6 +55,7 @@ class ModelInUse:
     mase: float | None
     scores: list[dict]  # per model: name, mae, mase, bias, pinball, coverage
     members: list[str] = field(default_factory=list)  # of an ensemble
+    fits: list[TrainedModel] = field(default_factory=list)  # stored, per horizon
 
 
 @dataclass
@@ -151,8 +153,9 @@ def sensor_readings(session: Session, sensor_id: int, start: datetime, end: date
 
 def model_in_use(session: Session, sensor_id: int) -> ModelInUse:
     selection = session.get(ModelSelection, sensor_id)
+    fits = stored_models(session, [sensor_id])
     if selection is None:
-        return ModelInUse(DEFAULT_MODEL, False, None, None, [])
+        return ModelInUse(DEFAULT_MODEL, False, None, None, [], fits=fits)
     calibration = selection.calibration or {}
     scores = [{"name": name, **values} for name, values in (selection.scores or {}).items()]
     for score in scores:  # the band the model in use forecasts with, calibrated on these days
@@ -160,7 +163,9 @@ def model_in_use(session: Session, sensor_id: int) -> ModelInUse:
             score["coverage"] = calibration["coverage"]
     scores.sort(key=lambda s: (s.get("mase") is None, s.get("mase") or 0.0, s["name"]))
     members = calibration.get("members") or []
-    return ModelInUse(selection.model, True, selection.selected_at, selection.mase, scores, members)
+    return ModelInUse(
+        selection.model, True, selection.selected_at, selection.mase, scores, members, fits
+    )
 
 
 def chart_window(form: WindowForm, sensor: Sensor, default_end: datetime):

@@ -128,6 +128,33 @@ def test_a_sensor_page_shows_an_ensembles_members_and_its_calibrated_coverage(
     assert "81.2 %" in page.text  # the band it forecasts with covered that on the backtest
 
 
+def test_a_sensor_page_lists_the_stored_fits_forecasts_predict_from(signed_in, world, database):
+    from bvp.data.models.trained_models import store_model
+
+    with database() as db:
+        store_model(
+            db,
+            {"lag_days": [1, 7], "features": ["y_lag_1d", "y_lag_7d"], "trees": "tree"},
+            sensor_id=world.sensors["north"],
+            horizon=timedelta(days=1),
+            model="lightgbm",
+            members=[],
+            version="2",
+            features={"lightgbm": ["y_lag_1d", "y_lag_7d"]},
+            trained_from=datetime(2015, 10, 13, 6, tzinfo=UTC),
+            trained_until=datetime(2016, 10, 13, 6, tzinfo=UTC),
+            data_until=datetime(2016, 10, 13, 6, 5, tzinfo=UTC),
+            scores={},
+            trained_at=datetime(2016, 10, 13, 7, tzinfo=UTC),
+            fit_seconds=0.8,
+        )
+    page = signed_in("viewer").get(f"/dashboard/sensors/{world.sensors['north']}")
+    fits = page.text.split('id="fits-caption"')[-1]
+    assert "P1D ahead" in fits and "lightgbm v2" in fits
+    assert "2015-10-13 00:00 UTC−06:00</time> to <time" in fits  # the training window, local
+    assert '<td class="number">2</td>' in fits and '<td class="number">0.8</td>' in fits
+
+
 @pytest.mark.parametrize(("role", "status"), [("viewer", 404), ("account-admin", 404)])
 def test_another_accounts_sensor_is_not_found(signed_in, world, role, status):
     client = signed_in(role, "north")
