@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,9 @@ from bvp.data.models.accounts import ensure_roles
 from bvp.data.models.auth_tokens import issue_token
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.passwords import hash_password
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import processes as servers  # bench/processes.py, beside this file
 
 REPO = Path(__file__).resolve().parent.parent
 URL = os.environ.get(
@@ -68,12 +70,6 @@ def setup() -> tuple[int, int, str]:
     return api_sensor.id, direct_sensor.id, token
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_gunicorn(port: int) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -84,30 +80,9 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         "BVP_RATE_LIMIT": "1000000 per minute",
         "BVP_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "bvp.app:create_app()",
-        ],
-        cwd=REPO,
-        env=env,
-    )
-    for _ in range(100):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthcheck", timeout=1).status_code:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("gunicorn did not come up")
+    process = servers.start_gunicorn(port, 2, env)
+    servers.wait_for_api(f"http://127.0.0.1:{port}", [process])
+    return process
 
 
 def main() -> None:
@@ -115,7 +90,7 @@ def main() -> None:
     session = Session()
     source_id = get_or_create_source(session, "bench direct", "script").id
     session.commit()
-    port = free_port()
+    port = servers.free_port()
     server = start_gunicorn(port)
     client = httpx.Client(
         base_url=f"http://127.0.0.1:{port}",

@@ -23,7 +23,6 @@ import os
 import platform
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,6 +48,9 @@ from bvp.data.utc import utcnow
 from bvp.forecasting.jobs import create_forecasting_jobs
 from bvp.forecasting.pipeline import make_forecast, select_model
 from bvp.forecasting.workers import preload_models
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import processes as servers  # bench/processes.py, beside this file
 
 REPO = Path(__file__).resolve().parent.parent
 URL = os.environ.get(
@@ -206,25 +208,8 @@ def start_up_cpu_seconds(jobs: str) -> float:
 
 
 def post_to_forecast_seconds(sensor_id: int, token: str) -> float:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "bvp.app:create_app()",
-        ],
-        cwd=REPO,
-        env=ENV,
-    )
+    port = servers.free_port()
+    api = servers.start_gunicorn(port, 2, ENV)
     worker = subprocess.Popen(
         [sys.executable, "worker.py", "--queue", "forecasting"],
         cwd=REPO,

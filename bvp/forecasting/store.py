@@ -2,7 +2,8 @@
 predict.
 
 A model with something to learn (LightGBM, an ensemble holding it) is fitted at an
-origin, stored per sensor and horizon (``bvp.data.models.trained_models``), and used
+origin, stored per sensor and whole number of days ahead (``reach``; in
+``bvp.data.models.trained_models``), and used
 for later origins as long as the backtests that chose it assumed: ``refit_every``
 (a week). It is retrained daily in the background (``TRAIN_EVERY``), and at once when
 missing, older than that, of another model or version than the sensor's choice, or
@@ -26,6 +27,10 @@ from bvp.forecasting.models import ENSEMBLE, Forecaster, Model, model_named
 
 TRAIN_EVERY = timedelta(days=1)
 DAY = timedelta(days=1)
+MODEL_VERSION = "2"  # stored models and forecasters' sources of another version are unused
+# A fit reads LightGBM's year of training and its longest lag (two weeks).
+FIT_INPUTS = pd.Timedelta(days=365 + 15)
+_CACHE_SIZE = 64  # restored forecasters kept per process
 
 
 def reach(horizon: timedelta) -> timedelta:
@@ -38,10 +43,6 @@ def reach(horizon: timedelta) -> timedelta:
 def stored_fit(session: Session, sensor_id: int, horizon: timedelta) -> TrainedModel | None:
     """The stored fit that serves forecasts ``horizon`` ahead."""
     return stored_model(session, sensor_id, reach(horizon))
-
-
-MODEL_VERSION = "2"  # stored models and forecasters' sources of another version are unused
-_CACHE_SIZE = 64
 
 
 @dataclass
@@ -65,10 +66,6 @@ class Plan:
     @property
     def inputs(self) -> pd.Timedelta:
         return self.spec.inputs if self.reuse else FIT_INPUTS
-
-
-# A fit reads LightGBM's year of training and its longest lag (two weeks).
-FIT_INPUTS = pd.Timedelta(days=365 + 15)
 
 
 def plan(
