@@ -60,8 +60,8 @@ DEFAULTS: dict[str, Any] = {
     # How forecasting jobs run: "in-process" (rq's SimpleWorker: no fork per job, models
     # and connections kept between jobs; a job stuck past its timeout ends the worker,
     # to be restarted) or "fork" (rq's Worker: a work horse forked per job, killed at its
-    # timeout). In-process costs 40 ms of CPU per forecast from a stored model, fork
-    # 180 ms (bench/forecasting.py). Model selection and training always fork.
+    # timeout). A forecast from a stored fit costs about 30 ms of CPU in-process and
+    # 175 ms forked (bench/forecasting.py). Model selection and training always fork.
     "WORKER_JOBS": "in-process",
     # API
     "TOKEN_LIFETIME_SECONDS": 6 * 3600,

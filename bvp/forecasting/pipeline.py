@@ -257,6 +257,8 @@ def train_model(session: Session, sensor_id: int, horizon: timedelta) -> dict:
         context,
         {"mase": selection.mase, "coverage": calibration.get("coverage")} if selection else {},
     )
+    if trained.record is None:
+        return {"model": model, "trained": False, "reason": "too little history to learn from"}
     return {
         "model": model,
         "trained": True,

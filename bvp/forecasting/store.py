@@ -155,6 +155,9 @@ def train(
     if spec.refit_every is None:
         return Trained(forecaster, None, fresh=True)
     state = forecaster.state()
+    features = _features(model, state)
+    if not any(features.values()):  # too little history to learn from: nothing to keep
+        return Trained(forecaster, None, fresh=True)
     known = history[history.index + resolution <= origin].dropna()
     store_model(
         session,
@@ -164,7 +167,7 @@ def train(
         model=model,
         members=list(members),
         version=MODEL_VERSION,
-        features=_features(model, state),
+        features=features,
         trained_from=known.index.min() if len(known) else None,
         trained_until=origin.to_pydatetime(),
         data_until=history.attrs.get("newest_belief"),

@@ -43,9 +43,8 @@ def test_a_stored_model_forecasts_exactly_as_the_fit_it_came_from(name, members)
 
 
 def _measured(db, sensor, days=40, until="2024-06-10T00:00Z"):
-    index = pd.date_range(
-        end=pd.Timestamp(until), periods=days * 96, freq="15min", inclusive="left"
-    )
+    end = pd.Timestamp(until)
+    index = pd.date_range(end - pd.Timedelta(days=days), end, freq="15min", inclusive="left")
     values = daily_profile(days=days + 5, noise=0.2).to_numpy()[: len(index)] + 1
     save_beliefs(
         db,
@@ -136,6 +135,16 @@ def test_a_day_old_model_is_retrained_in_the_background_by_a_worker(app, db, sen
     assert retrained.trained_until == end  # trained at the newest origin
     forecast = latest_beliefs(db, sensor.id, end, end + DAY, source=_forecasters(db))
     assert len(forecast) == 96 and forecast["event_value"].notna().all()
+
+
+def test_a_fit_with_too_little_history_is_not_stored(app, db, sensor):
+    _measured(db, sensor, days=1)  # LightGBM needs two days
+    trained = app.test_cli_runner().invoke(args=["forecasts", "train", "--horizon", "PT6H"])
+    assert "nothing to store (too little history to learn from)" in trained.output
+    assert db.scalar(select(func.count()).select_from(TrainedModel)) == 0
+    # the default model forecasts meanwhile
+    forecast = _forecast(db, sensor, pd.Timestamp("2024-06-10T00:00Z"))
+    assert len(forecast) == 96 and forecast.notna().all()
 
 
 def test_operators_see_and_make_stored_models(app, db, sensor):
