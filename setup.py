@@ -36,6 +36,7 @@ setup(
         "pvlib>=0.11,<0.17",
         "threadpoolctl>=3.1,<4",
         "flask-smorest>=0.45,<0.47",
+        "swagger-ui-bundle>=1.1,<2",  # the API docs' browser code, served offline
         "marshmallow>=3.20,<4",
         "flask-limiter[redis]>=3.5,<4",
         "orjson>=3.10,<4",

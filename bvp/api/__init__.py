@@ -17,6 +17,8 @@ def register_api(app: Flask) -> None:
     from bvp.api.assets import assets
     from bvp.api.beliefs import beliefs
     from bvp.api.clients import clients
+    from bvp.api.docs import ASSETS as DOCS_ASSETS
+    from bvp.api.docs import docs_assets
     from bvp.api.errors import ErrorSchema, register_error_handlers
     from bvp.api.flexmeasures import fm, fm_root
     from bvp.api.health import health
@@ -36,8 +38,8 @@ def register_api(app: Flask) -> None:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_REDOC_PATH="docs",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,  # served from the installed package, no CDN
     )
     Api.ERROR_SCHEMA = ErrorSchema
     api.init_app(
@@ -77,6 +79,8 @@ def register_api(app: Flask) -> None:
         fm,
     ):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs_assets)
+    limiter.exempt(docs_assets)
     register_error_handlers(app)  # after smorest's, so ours shape every error
 
 

@@ -198,6 +198,12 @@ MATRIX = [
     Case("GET", "/api/v1/health", get("/api/v1/health"), {"own": PUBLIC}),
     Case("GET", "/api/v1/openapi.json", get("/api/v1/openapi.json"), {"own": PUBLIC}),
     Case("GET", "/api/v1/docs", get("/api/v1/docs"), {"own": PUBLIC}),
+    Case(
+        "GET",
+        "/api/v1/docs/assets/<path:name>",
+        get("/api/v1/docs/assets/swagger-ui-bundle.js"),
+        {"own": PUBLIC},
+    ),
     Case("GET", "/api/", get("/api/"), {"own": PUBLIC}),
     Case(
         "POST",
@@ -547,7 +553,7 @@ def test_every_documented_operation_is_classified(app):
 def test_routes_naming_a_thing_are_tried_on_another_accounts_thing():
     """A route with an id in its path says what happens to another account's thing, and
     for non-admins that is never a 403: a refusal must not tell that the thing exists."""
-    public = {"/healthcheck", "/api/v1/health"}
+    public = {"/healthcheck", "/api/v1/health", "/api/v1/docs/assets/<path:name>"}
     for case in MATRIX:
         assert all(len(outcomes) == len(ROLES) for outcomes in case.expect.values()), case.id
         if "<" in case.rule and case.rule not in public:

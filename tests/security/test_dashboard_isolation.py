@@ -34,6 +34,7 @@ OTHER_ACCOUNT = "south"  # every thing of south's is named so (tests/ui/conftest
 DASHBOARD = {
     ("GET", "/"): ("/", {"own": (302,) * 5}),  # to the sensors page
     ("GET", "/dashboard"): ("/dashboard", {"own": (302,) * 5}),  # the demo prints it
+    ("GET", "/favicon.ico"): ("/favicon.ico", {"own": PUBLIC}),  # browsers ask every host
     # Flask's own static route; BVP has no app-wide static folder.
     ("GET", "/static/<path:filename>"): ("/static/anything.css", {"own": (404,) * 5}),
     ("GET", "/dashboard/static/<path:filename>"): (

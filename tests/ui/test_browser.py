@@ -257,6 +257,19 @@ def test_every_page_renders_without_console_errors_or_requests_leaving_localhost
     tab.assert_clean()
 
 
+def test_the_api_docs_render_offline_from_the_installed_package(visit, sample):
+    """Swagger UI's code comes from the swagger-ui-bundle package, served by BVP: the docs
+    page asks no other host for anything and lists the API's operations."""
+    tab = visit()
+    response = tab.go("/api/v1/docs")
+    assert response.status == 200
+    tab.page.get_by_text("/api/v1/sensors/{sensor_id}/data").first.wait_for()
+    assert tab.page.locator(".opblock").count() > 20  # every operation, one block each
+    assert any(url.endswith("/api/v1/docs/assets/swagger-ui-bundle.js") for url in tab.requests)
+    tab.screenshot("api-docs")
+    tab.assert_clean()
+
+
 def test_a_viewer_sees_no_admin_links_and_is_refused_admin_pages(visit, sample):
     viewer = visit()
     viewer.sign_in(VIEWER)
