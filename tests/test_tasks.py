@@ -1,0 +1,34 @@
+"""./tasks as a newcomer types it: help is help, and a typo starts nothing."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def tasks(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(REPO / "tasks"), *args], capture_output=True, text=True, timeout=30, cwd="/"
+    )
+
+
+@pytest.mark.parametrize("args", [("help",), ("--help",), ("-h",), ("demo", "--help")])
+def test_help_prints_the_usage_and_succeeds(args):
+    done = tasks(*args)
+    assert done.returncode == 0, done.stderr
+    assert "Usage: ./tasks <demo|test|" in done.stdout
+    assert "demo --stop ends what it started" in done.stdout
+    assert done.stderr == ""  # and starts nothing (the demo would log its steps)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("nope",), "unknown task: nope"), (("demo", "--stpo"), "unknown option for demo: --stpo")],
+)
+def test_a_typo_is_named_and_starts_nothing(args, message):
+    done = tasks(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
