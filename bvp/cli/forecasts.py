@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 
 import click
 import pandas as pd
@@ -13,11 +14,12 @@ from flask.cli import AppGroup
 from rq.job import JobStatus
 from tqdm import tqdm
 
+from bvp.cli.params import AWARE_DATETIME, DURATION
 from bvp.data.models import ModelSelection, TrainedModel
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
-from bvp.data.utc import iso_duration, to_utc
+from bvp.data.utc import iso_duration
 from bvp.forecasting.jobs import (
     DONE,
     JobSettings,
@@ -25,7 +27,6 @@ from bvp.forecasting.jobs import (
     drain_owed_forecasts,
     forecast_job_id,
     job_statuses,
-    parse_duration,
     parse_horizons,
 )
 from bvp.forecasting.models import MODELS, model_label
@@ -131,11 +132,12 @@ def enqueue_pending() -> None:
 @click.option(
     "--from",
     "start",
+    type=AWARE_DATETIME,
     required=True,
     help="First origin (a local midnight on or after it), ISO 8601 with offset, e.g. "
     "2016-09-15T00:00-06:00",
 )
-@click.option("--until", "end", required=True, help=UNTIL_HELP)
+@click.option("--until", "end", type=AWARE_DATETIME, required=True, help=UNTIL_HELP)
 @click.option(
     "--models",
     default=",".join(MODELS),
@@ -149,7 +151,12 @@ def enqueue_pending() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the per-origin scores as JSON.")
 def backtest(
-    sensor_id: int, start: str, end: str, models: str, horizons: str | None, as_json: bool
+    sensor_id: int,
+    start: datetime,
+    end: datetime,
+    models: str,
+    horizons: str | None,
+    as_json: bool,
 ) -> None:
     """Rolling-origin backtest from every local midnight: MAE, MASE, bias, pinball loss
     and p10-p90 coverage per model and horizon."""
@@ -163,8 +170,8 @@ def backtest(
             results = backtest_sensor(
                 session,
                 sensor_id,
-                to_utc(start, "--from"),
-                to_utc(end, "--until"),
+                start,
+                end,
                 names,
                 horizon=max(lead_times),
                 lead_times=lead_times,
@@ -277,17 +284,15 @@ def _when(moment) -> str:
 @click.option(
     "--horizon",
     "horizons",
+    type=DURATION,
     multiple=True,
     help="ISO 8601 duration, repeatable. Default: the configured forecast horizons.",
 )
-def train(sensor_ids: tuple[int, ...], horizons: tuple[str, ...]) -> None:
+def train(sensor_ids: tuple[int, ...], horizons: tuple[timedelta, ...]) -> None:
     """Fit sensors' chosen models at their latest origin and store them, as the daily
     training job does, so that forecasts only predict. Models that fit as they forecast
     (naive, ridge, MSTL) store nothing. One transaction per sensor and horizon."""
-    try:
-        asked = [parse_duration(h) for h in horizons]
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--horizon") from None
+    asked = list(horizons)
     # one fit serves every horizon up to the same whole number of days
     wanted = sorted(
         {reach(h) for h in asked or JobSettings.from_config(current_app.config).horizons}
@@ -312,10 +317,20 @@ def train(sensor_ids: tuple[int, ...], horizons: tuple[str, ...]) -> None:
 
 @forecasts.command("create")
 @click.option("--sensor", "sensor_id", type=int, required=True)
-@click.option("--from", "start", required=True, help="First origin, ISO 8601 with offset.")
-@click.option("--until", "end", required=True, help=UNTIL_HELP)
-@click.option("--horizon", default="P1D", show_default=True, help="ISO 8601 duration.")
-@click.option("--every", default="P1D", show_default=True, help="Time between origins.")
+@click.option(
+    "--from",
+    "start",
+    type=AWARE_DATETIME,
+    required=True,
+    help="First origin, ISO 8601 with offset.",
+)
+@click.option("--until", "end", type=AWARE_DATETIME, required=True, help=UNTIL_HELP)
+@click.option(
+    "--horizon", type=DURATION, default="P1D", show_default=True, help="ISO 8601 duration."
+)
+@click.option(
+    "--every", type=DURATION, default="P1D", show_default=True, help="Time between origins."
+)
 @click.option(
     "--model",
     type=click.Choice(list(MODELS)),
@@ -323,14 +338,18 @@ def train(sensor_ids: tuple[int, ...], horizons: tuple[str, ...]) -> None:
 )
 @click.option("--as-job", is_flag=True, help="Queue the forecasts for workers instead.")
 def create(
-    sensor_id: int, start: str, end: str, horizon: str, every: str, model: str | None, as_job: bool
+    sensor_id: int,
+    start: datetime,
+    end: datetime,
+    horizon: timedelta,
+    every: timedelta,
+    model: str | None,
+    as_job: bool,
 ) -> None:
     """Forecasts from a series of origins, here and now (progress bar) or as jobs."""
     settings = JobSettings.from_config(current_app.config)
-    step, ahead = parse_duration(every), parse_duration(horizon)
-    origins = pd.date_range(
-        to_utc(start, "--from"), to_utc(end, "--until"), freq=step, inclusive="left"
-    )
+    step, ahead = every, horizon
+    origins = pd.date_range(start, end, freq=step, inclusive="left")
     if origins.empty:
         raise click.ClickException("No origin in that window.")
     if as_job:

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from bvp.data.beliefs import save_beliefs
@@ -123,3 +124,23 @@ def test_select_chooses_and_says_what_and_why(app, db, sensor):
 def test_select_names_a_sensor_that_does_not_exist(app, db):
     result = app.test_cli_runner().invoke(args=["forecasts", "select", "--sensor", "999999"])
     assert result.exit_code != 0 and "sensor 999999 does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--from", "2016-10-01", "has no UTC offset"),
+        ("--from", "2016-10-01Z", "is not an ISO 8601 datetime"),
+        ("--until", "soon", "is not an ISO 8601 datetime"),
+        ("--horizon", "one day", "not an ISO 8601 duration"),
+    ],
+)
+def test_create_names_a_bad_option_in_one_line(app, db, sensor, option, value, said):
+    args = {"--from": "2016-10-01T00:00Z", "--until": "2016-10-02T00:00Z", "--horizon": "P1D"}
+    args[option] = value
+    command = ["forecasts", "create", "--sensor", str(sensor.id)]
+    result = app.test_cli_runner().invoke(args=command + [x for kv in args.items() for x in kv])
+    assert result.exit_code == 2  # a usage error, not a crash
+    assert f"Invalid value for '{option}'" in result.output and said in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
