@@ -26,7 +26,17 @@ def queue_status(connection: Redis) -> dict:
     """Workers alive and jobs waiting per queue (raises RedisError if Redis is down)."""
     from rq import Worker
 
+    workers = Worker.all(connection=connection)
+    waiting = {name: get_queue(connection, name).count for name in QUEUE_NAMES}
     return {
-        "workers": Worker.count(connection=connection),
-        "queues": {name: get_queue(connection, name).count for name in QUEUE_NAMES},
+        "workers": len(workers),
+        "queues": waiting,
+        "unserved": unserved_queues(waiting, workers),
     }
+
+
+def unserved_queues(waiting: dict[str, int], workers) -> list[str]:
+    """Queues with jobs waiting that no live worker listens on: those jobs wait for ever
+    until a worker is started for them."""
+    served = {name for worker in workers for name in worker.queue_names()}
+    return [name for name, count in waiting.items() if count and name not in served]

@@ -12,6 +12,24 @@ def test_healthcheck_reports_every_part(app, db, redis):
         assert body["database"]["revision"] == body["database"]["head"]
         assert body["redis"]["queues"] == {"forecasting": 0, "model-selection": 0, "scheduling": 0}
         assert body["redis"]["workers"] == 0
+        assert body["warnings"] == [] and body["redis"]["unserved"] == []
+
+
+def test_healthcheck_warns_of_jobs_that_no_worker_serves(app, db, redis):
+    from rq import Worker
+
+    from bvp.queues import get_queue
+
+    get_queue(redis, "forecasting").enqueue("time.sleep", 0)
+    body = app.test_client().get("/healthcheck").get_json()
+    assert body["status"] == "healthy"  # data is still stored; the jobs wait
+    assert body["redis"]["unserved"] == ["forecasting"]
+    assert body["warnings"] == [
+        "1 jobs wait on the forecasting queue and no worker serves it: start one with "
+        "`flask run_forecasting_worker`"
+    ]
+    Worker(["forecasting"], connection=redis, name="health-test-worker").register_birth()
+    assert app.test_client().get("/healthcheck").get_json()["warnings"] == []
 
 
 def test_healthcheck_is_503_naming_redis_when_it_is_down(app, db):

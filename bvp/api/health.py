@@ -2,7 +2,8 @@
 
 200 when the database answers at the migrated schema head and Redis answers; 503
 otherwise, naming the part that failed. Workers alive and queue depths are reported
-(no worker is a warning, not a failure: data is still stored and jobs wait).
+(no worker is a warning, not a failure: data is still stored and jobs wait); a queue
+with jobs waiting and no live worker listening on it is named in ``warnings``.
 """
 
 from __future__ import annotations
@@ -46,13 +47,21 @@ def healthcheck():
     except SQLAlchemyError as error:
         report["database"] = {"ok": False, "error": type(error).__name__}
         failed.append("database")
+    warnings = []
     try:
         report["redis"] = {
             "ok": True,
             **queue_status(redis_connection(current_app.config["REDIS_URL"])),
         }
+        for name in report["redis"]["unserved"]:
+            waiting = report["redis"]["queues"][name]
+            warnings.append(
+                f"{waiting} jobs wait on the {name} queue and no worker serves it: start "
+                "one with `flask run_forecasting_worker`"
+            )
     except RedisError as error:
         report["redis"] = {"ok": False, "error": type(error).__name__}
         failed.append("redis")
     status = 503 if failed else 200
-    return jsonify(status=("unhealthy" if failed else "healthy"), failed=failed, **report), status
+    body = {"status": "unhealthy" if failed else "healthy", "failed": failed, **report}
+    return jsonify(warnings=warnings, **body), status

@@ -19,7 +19,7 @@ from bvp.data.models import Sensor
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.transactional import transactional
 from bvp.forecasting.jobs import describe_job, fetch_jobs, sensor_of_job
-from bvp.queues import QUEUE_NAMES, get_queue, redis_connection
+from bvp.queues import QUEUE_NAMES, get_queue, redis_connection, unserved_queues
 from bvp.ui import dashboard
 from bvp.ui.auth import account_scope
 
@@ -30,6 +30,7 @@ RECENT_FAILURES = 25  # per queue, newest first
 class JobsOverview:
     queues: list[dict] = field(default_factory=list)
     workers: list[dict] = field(default_factory=list)
+    unserved: list[dict] = field(default_factory=list)  # queues with jobs and no worker
     failures: list[dict] = field(default_factory=list)
     redis_error: str | None = None  # set when Redis could not be asked
 
@@ -47,9 +48,13 @@ def jobs_overview(redis_url: str, visible_sensors: set[int] | None) -> JobsOverv
     """Queues, workers and failures; failures only of ``visible_sensors`` (None: all)."""
     try:
         connection = redis_connection(redis_url)
+        queues = queue_depths(connection)
+        workers = Worker.all(connection=connection)
+        waiting = {q["name"]: q["waiting"] for q in queues}
         return JobsOverview(
-            queues=queue_depths(connection),
-            workers=workers_alive(connection),
+            queues=queues,
+            workers=workers_alive(workers),
+            unserved=[q for q in queues if q["name"] in unserved_queues(waiting, workers)],
             failures=recent_failures(connection, visible_sensors),
         )
     except (RedisError, OSError) as error:
@@ -73,8 +78,8 @@ def queue_depths(connection: Redis) -> list[dict]:
     return depths
 
 
-def workers_alive(connection: Redis) -> list[dict]:
-    workers = [
+def workers_alive(workers: list[Worker]) -> list[dict]:
+    alive = [
         {
             "name": worker.name,
             "state": str(getattr(worker.get_state(), "value", worker.get_state())),
@@ -82,9 +87,9 @@ def workers_alive(connection: Redis) -> list[dict]:
             "last_heartbeat": worker.last_heartbeat,
             "current_job": worker.get_current_job_id(),
         }
-        for worker in Worker.all(connection=connection)
+        for worker in workers
     ]
-    return sorted(workers, key=lambda w: w["name"])
+    return sorted(alive, key=lambda w: w["name"])
 
 
 def recent_failures(connection: Redis, visible_sensors: set[int] | None) -> list[dict]:

@@ -16,6 +16,7 @@ from bvp.data.utc import utcnow
 from bvp.forecasting.jobs import create_forecasting_jobs
 from bvp.ingestion.load_runs import LoadRun
 from bvp.metrics.records import ForecastAccuracy, QueueStats, SensorQuality
+from bvp.queues import get_queue
 from tests.ui.conftest import LAST_END, RESOLUTION, measure, pv_shape
 
 
@@ -262,6 +263,17 @@ def test_admins_see_every_failure_and_the_link_to_rq(signed_in, failed_jobs):
     page = signed_in("admin", "north").get("/dashboard/jobs")
     assert failed_jobs["north"] in page.text and failed_jobs["south"] in page.text
     assert 'href="/rq/"' in page.text
+
+
+def test_the_jobs_page_warns_of_jobs_that_no_worker_serves(signed_in, failed_jobs, redis):
+    origin = LAST_END.to_pydatetime() + timedelta(hours=1)
+    create_forecasting_jobs(redis, [1], origin, [timedelta(hours=1)])  # forecasting: served
+    get_queue(redis, "model-selection").enqueue("time.sleep", 0)  # nobody listens there
+    page = signed_in("viewer", "north").get("/dashboard/jobs")
+    alerts = re.findall(r'<p class="message error" role="alert">(.*?)</p>', page.text, re.S)
+    assert len(alerts) == 1
+    assert "1 jobs wait on the <strong>model-selection</strong> queue" in alerts[0]
+    assert "flask run_forecasting_worker" in alerts[0]
 
 
 def test_the_jobs_page_says_when_redis_cannot_be_reached(app, signed_in, monkeypatch):
