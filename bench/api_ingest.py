@@ -71,15 +71,7 @@ def setup() -> tuple[int, int, str]:
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "BVP_ENV": "production",
-        "BVP_DATABASE_URL": URL,
-        "BVP_REDIS_URL": REDIS_URL,
-        "BVP_SECRET_KEY": "bench-only",
-        "BVP_RATE_LIMIT": "1000000 per minute",
-        "BVP_LOG_LEVEL": "WARNING",
-    }
+    env = servers.production_env(URL, REDIS_URL)
     process = servers.start_gunicorn(port, 2, env)
     servers.wait_for_api(f"http://127.0.0.1:{port}", [process])
     return process

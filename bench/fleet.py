@@ -74,17 +74,8 @@ YEAR = pd.Timedelta(days=364)  # whole weeks: the weekly pattern lines up
 NOW = pd.Timestamp("2026-01-05T00:00Z")  # the fleet's "now": a Monday
 KINDS = {"pv": "pv-system-50", "wind": "wind-mast", "load": "demand-gb"}
 UNITS = {"pv": "kW", "wind": "m/s", "load": "MW"}
-ENV = {
-    **os.environ,
-    "BVP_ENV": "production",
-    "BVP_DATABASE_URL": URL,
-    "BVP_REDIS_URL": REDIS_URL,
-    "BVP_SECRET_KEY": "bench-only",
-    "BVP_RATE_LIMIT": "1000000 per minute",
-    "BVP_LOG_LEVEL": "WARNING",
-    "BVP_MODEL_MAX_AGE_DAYS": "10000",  # no backtests queued: the models are given
-    "OMP_NUM_THREADS": "1",
-}
+# no backtests queued: the models are given
+ENV = servers.production_env(URL, REDIS_URL, BVP_MODEL_MAX_AGE_DAYS="10000")
 LOG_DIR = Path(os.environ.get("TMPDIR", "/tmp"))
 
 

@@ -60,15 +60,7 @@ REDIS_URL = os.environ.get("BVP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 SENSORS = 50
 QUARTER = pd.Timedelta(minutes=15)
 ORIGIN = pd.Timestamp("2025-01-01T00:00Z")
-ENV = {
-    **os.environ,
-    "BVP_ENV": "production",
-    "BVP_DATABASE_URL": URL,
-    "BVP_REDIS_URL": REDIS_URL,
-    "BVP_SECRET_KEY": "bench-only",
-    "BVP_LOG_LEVEL": "WARNING",
-    "OMP_NUM_THREADS": "1",
-}
+ENV = servers.production_env(URL, REDIS_URL)
 
 
 def setup() -> tuple[list[int], str]:

@@ -63,16 +63,7 @@ QUARTER = timedelta(minutes=15)
 DAY = pd.Timedelta(days=1)
 FIRST_DAY = pd.Timestamp("2026-01-01T00:00Z")
 LOG_DIR = Path(os.environ.get("TMPDIR", "/tmp"))
-ENV = {
-    **os.environ,
-    "BVP_ENV": "production",
-    "BVP_DATABASE_URL": URL,
-    "BVP_REDIS_URL": REDIS_URL,
-    "BVP_SECRET_KEY": "bench-only",
-    "BVP_RATE_LIMIT": "1000000 per minute",
-    "BVP_LOG_LEVEL": "WARNING",
-    "OMP_NUM_THREADS": "1",
-}
+ENV = servers.production_env(URL, REDIS_URL)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -12,6 +13,23 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def production_env(database_url: str, redis_url: str, **extra: str) -> dict:
+    """The environment of BVP processes a benchmark starts: production settings on the
+    benchmark's own database and Redis, one thread per model, no rate limit in the way
+    (it is still counted in Redis on every request, as in production)."""
+    return {
+        **os.environ,
+        "BVP_ENV": "production",
+        "BVP_DATABASE_URL": database_url,
+        "BVP_REDIS_URL": redis_url,
+        "BVP_SECRET_KEY": "bench-only",
+        "BVP_RATE_LIMIT": "1000000 per minute",
+        "BVP_LOG_LEVEL": "WARNING",
+        "OMP_NUM_THREADS": "1",
+        **extra,
+    }
 
 
 def free_port() -> int:
