@@ -77,10 +77,10 @@ def make_forecast(
         scores = {}
         if selection is not None and selection.model == chosen.model:
             scores = {"mase": selection.mase, "coverage": calibration.get("coverage")}
-        trained = trained_forecaster(
+        forecaster = trained_forecaster(
             session, sensor_id, chosen, origin, horizon, history, resolution, context, scores
         )
-        median = trained.forecaster(history, origin, events, **context)[0.5]
+        median = forecaster(history, origin, events, **context)[0.5]
         return within_bounds(median, resolution, **context)
 
     median = median_of(chosen, calibration)
@@ -245,7 +245,7 @@ def train_model(session: Session, sensor_id: int, horizon: timedelta) -> dict:
     origin = pd.Timestamp(origin)
     history, context = model_inputs(session, sensor, origin - INPUT_WINDOW, origin)
     selection = session.get(ModelSelection, sensor_id)
-    trained = train(
+    fit = train(
         session,
         sensor_id,
         model,
@@ -257,13 +257,13 @@ def train_model(session: Session, sensor_id: int, horizon: timedelta) -> dict:
         context,
         {"mase": selection.mase, "coverage": calibration.get("coverage")} if selection else {},
     )
-    if trained.record is None:
+    if not fit.stored:
         return {"model": model, "trained": False, "reason": "too little history to learn from"}
     return {
         "model": model,
         "trained": True,
         "trained_until": origin.isoformat(),
-        "fit_seconds": round(trained.record.fit_seconds, 3),
+        "fit_seconds": round(fit.cpu_seconds, 3),
     }
 
 

@@ -46,10 +46,10 @@ def stored_fit(session: Session, sensor_id: int, horizon: timedelta) -> TrainedM
 
 
 @dataclass
-class Trained:
+class Fit:
     forecaster: Forecaster
-    record: TrainedModel | None  # None: a model that stores nothing
-    fresh: bool  # fitted for this forecast
+    cpu_seconds: float
+    stored: bool  # False: a model that fits as it forecasts, or one that learned nothing
 
 
 @dataclass
@@ -93,17 +93,12 @@ def trained_forecaster(
     resolution: pd.Timedelta,
     context: dict,
     scores: dict | None = None,
-) -> Trained:
+) -> Forecaster:
     """The sensor's forecaster at ``origin``: the stored one if it may be used there,
-    else a fresh fit, stored for the next forecasts."""
-    if chosen.spec.refit_every is None:
-        forecaster = chosen.spec.fit(history, origin, resolution, pd.Timedelta(horizon), **context)
-        return Trained(forecaster, None, fresh=True)
-    if chosen.reuse:
-        return Trained(
-            _restored(session, chosen.record, chosen.spec, resolution), chosen.record, fresh=False
-        )
-    return train(
+    else a fresh fit (stored for the next forecasts when it learned something)."""
+    if chosen.reuse and chosen.record is not None:
+        return _restored(session, chosen.record, chosen.spec, resolution)
+    fit = train(
         session,
         sensor_id,
         chosen.model,
@@ -115,6 +110,7 @@ def trained_forecaster(
         context,
         scores,
     )
+    return fit.forecaster
 
 
 def usable(
@@ -144,20 +140,22 @@ def train(
     resolution: pd.Timedelta,
     context: dict,
     scores: dict | None = None,
-) -> Trained:
-    """Fit ``model`` at ``origin`` on what was known then, for every horizon up to whole
-    days beyond ``horizon``, and store it."""
+) -> Fit:
+    """Fit ``model`` at ``origin`` on what was known then and, if it learns ahead (has
+    ``refit_every``), store it for every horizon up to whole days beyond ``horizon``."""
     spec = model_named(model, members)
+    if spec.refit_every is None:  # fits as it forecasts: nothing to store
+        return Fit(
+            spec.fit(history, origin, resolution, pd.Timedelta(horizon), **context), 0, False
+        )
     horizon = reach(horizon)
     started = time.process_time()
     forecaster = spec.fit(history, origin, resolution, pd.Timedelta(horizon), **context)
     fit_seconds = time.process_time() - started
-    if spec.refit_every is None:
-        return Trained(forecaster, None, fresh=True)
     state = forecaster.state()
     features = _features(model, state)
     if not any(features.values()):  # too little history to learn from: nothing to keep
-        return Trained(forecaster, None, fresh=True)
+        return Fit(forecaster, fit_seconds, stored=False)
     known = history[history.index + resolution <= origin].dropna()
     store_model(
         session,
@@ -175,7 +173,7 @@ def train(
         trained_at=utcnow(),
         fit_seconds=fit_seconds,
     )
-    return Trained(forecaster, stored_model(session, sensor_id, horizon), fresh=True)
+    return Fit(forecaster, fit_seconds, stored=True)
 
 
 def _features(model: str, state: dict) -> dict[str, list[str]]:
