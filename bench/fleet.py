@@ -17,14 +17,15 @@ Redis db 12):
 3. ``--cycles`` 15-minute cycles (default 2): gunicorn (2 workers) and one forecasting
    worker per core are running; every sensor posts its next quarter-hour in a
    one-value POST (8 concurrent clients), each post queues the configured horizons
-   (PT1H, PT6H, P1D), and the workers forecast from the stored fits. The posts arrive
+   (PT1H, PT6H, P1D: one day-ahead job, which stores all three), and the workers
+   forecast from the stored fits. The posts arrive
    evenly over the cycle's first minute (``--spread``), as meters report.
 
 It prints: the load time and the database size per sensor-year; the training CPU per
 sensor per day; per cycle, the cycle time (first post to last forecast stored), the
 POST -> day-ahead-forecast latency p50/p95 over the sensors, the API's p50/p99 for the
-one-value posts, the workers' CPU per forecast job, and whether the cycle fits in 15
-minutes. Needs the public series: `./tasks bench` installs them.
+one-value posts, the workers' CPU per forecast job and per sensor and horizon, and
+whether the cycle fits in 15 minutes. Needs the public series: `./tasks bench` installs them.
 
 Usage: python bench/fleet.py [--sensors N] [--cycles C]
 """
@@ -63,6 +64,8 @@ from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.model_selection import store_selection
 from bvp.data.passwords import hash_password
 from bvp.data.utc import utcnow
+from bvp.forecasting.horizons import covering_horizons
+from bvp.forecasting.jobs import parse_horizons
 from bvp.queues import get_queue
 
 URL = os.environ.get(
@@ -72,10 +75,13 @@ REDIS_URL = os.environ.get("BVP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 QUARTER = pd.Timedelta(minutes=15)
 YEAR = pd.Timedelta(days=364)  # whole weeks: the weekly pattern lines up
 NOW = pd.Timestamp("2026-01-05T00:00Z")  # the fleet's "now": a Monday
+HORIZONS = parse_horizons("PT1H,PT6H,P1D")  # BVP's default BVP_FORECAST_HORIZONS
 KINDS = {"pv": "pv-system-50", "wind": "wind-mast", "load": "demand-gb"}
 UNITS = {"pv": "kW", "wind": "m/s", "load": "MW"}
 # no backtests queued: the models are given
-ENV = servers.production_env(URL, REDIS_URL, BVP_MODEL_MAX_AGE_DAYS="10000")
+ENV = servers.production_env(
+    URL, REDIS_URL, BVP_MODEL_MAX_AGE_DAYS="10000", BVP_FORECAST_HORIZONS="PT1H,PT6H,P1D"
+)
 LOG_DIR = Path(os.environ.get("TMPDIR", "/tmp"))
 
 
@@ -373,19 +379,22 @@ def main() -> None:
             posting = time.perf_counter() - began
             wait_for_forecasts(connection)
             cycle = time.perf_counter() - began
-            jobs = 3 * len(sensor_ids)
-            per_job = (cpu_seconds([w.pid for w in workers]) - cpu) / jobs
+            jobs = len(sensor_ids) * len(covering_horizons(HORIZONS))
+            used = cpu_seconds([w.pid for w in workers]) - cpu
+            per_job = used / jobs
             latency = np.array(day_ahead_latencies(connection, posted, step))
             post_ms = np.array(post_seconds) * 1000
             print(
                 f"cycle {step - first_step + 1}: {len(sensor_ids)} one-value posts in "
                 f"{posting:.0f} s "
                 f"(p50 {np.percentile(post_ms, 50):.0f} ms, p99 "
-                f"{np.percentile(post_ms, 99):.0f} ms); {jobs} forecasts; cycle "
+                f"{np.percentile(post_ms, 99):.0f} ms); {len(sensor_ids)} sensors x "
+                f"{len(HORIZONS)} horizons in {jobs} jobs; cycle "
                 f"{cycle:.0f} s ({'within' if cycle <= 900 else 'OVER'} 15 min); "
                 f"post -> day-ahead forecast p50 {np.percentile(latency, 50):.1f} s, "
                 f"p95 {np.percentile(latency, 95):.1f} s; {per_job * 1000:.0f} ms CPU per "
-                f"forecast job; failed jobs {failed_jobs(connection)}",
+                f"forecast job, {used / len(sensor_ids) / len(HORIZONS) * 1000:.0f} ms per "
+                f"sensor and horizon; failed jobs {failed_jobs(connection)}",
                 flush=True,
             )
     finally:

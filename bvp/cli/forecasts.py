@@ -20,6 +20,7 @@ from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration
+from bvp.forecasting.horizons import covering_horizons, reach
 from bvp.forecasting.jobs import (
     DONE,
     JobSettings,
@@ -40,7 +41,6 @@ from bvp.forecasting.pipeline import (
     select_model,
     train_model,
 )
-from bvp.forecasting.store import reach
 from bvp.queues import redis_connection
 
 # One meaning in `create` and `backtest`: the window of origins is [--from, --until).
@@ -69,7 +69,7 @@ def wait(timeout: int) -> None:
         forecast_job_id(sensor_id, horizon, origin)
         for sensor_id, origin in origins.items()
         if origin is not None
-        for horizon in horizons
+        for horizon in covering_horizons(horizons)  # as they were queued
     ]
     connection = redis_connection(config["REDIS_URL"])
     deadline = time.monotonic() + timeout

@@ -28,6 +28,7 @@ from bvp.data.models.forecast_outbox import (
 from bvp.data.models.sensors import sensors_using_as_regressor
 from bvp.data.transactional import after_commit, transactional
 from bvp.data.utc import iso_duration, to_utc, utcnow
+from bvp.forecasting.horizons import covering_horizons, reach
 from bvp.forecasting.threads import model_thread_limit
 from bvp.queues import get_queue, redis_connection
 
@@ -74,8 +75,10 @@ def create_forecasting_jobs(
     model_max_age: timedelta = timedelta(days=7),
     model: str | None = None,
 ) -> list[str]:
-    """Enqueue one job per (sensor, horizon) at ``origin``; return their ids.
+    """Enqueue a job per sensor and covering horizon at ``origin``; return their ids.
 
+    Horizons served by the same fit share the job of the longest (``covering_horizons``:
+    PT1H, PT6H and P1D are one day-ahead job, which stores the events of all three).
     A job that is already waiting or running under the same id is left as it is.
     Call this after the data's transaction has committed. Three Redis round trips
     however many jobs: take the enqueue locks, read the jobs' statuses, enqueue.
@@ -84,7 +87,7 @@ def create_forecasting_jobs(
     wanted = {
         forecast_job_id(sensor_id, horizon, origin): (sensor_id, horizon)
         for sensor_id in sensor_ids
-        for horizon in horizons
+        for horizon in covering_horizons(horizons)
     }
     job_ids = list(wanted)
     # Check-then-enqueue under a short lock per job, so two writers racing for the same
@@ -317,7 +320,7 @@ def run_forecasting_job(
     committed while it waited in the queue is in its forecast.
     """
     from bvp.forecasting.pipeline import current_model, make_forecast, selection_is_stale
-    from bvp.forecasting.store import reach, stored_fit, training_due
+    from bvp.forecasting.store import stored_fit, training_due
 
     horizon = timedelta(seconds=horizon_seconds)
     with model_thread_limit(), transactional() as session:

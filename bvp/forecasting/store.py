@@ -23,21 +23,14 @@ from sqlalchemy.orm import Session
 
 from bvp.data.models.trained_models import TrainedModel, model_state, store_model, stored_model
 from bvp.data.utc import utcnow
+from bvp.forecasting.horizons import reach
 from bvp.forecasting.models import ENSEMBLE, Forecaster, Model, model_named
 
 TRAIN_EVERY = timedelta(days=1)
-DAY = timedelta(days=1)
 MODEL_VERSION = "2"  # stored models and forecasters' sources of another version are unused
 # A fit reads LightGBM's year of training and its longest lag (two weeks).
 FIT_INPUTS = pd.Timedelta(days=365 + 15)
 _CACHE_SIZE = 64  # restored forecasters kept per process
-
-
-def reach(horizon: timedelta) -> timedelta:
-    """The horizon a fit is made and stored for: whole days up. A model reads the lags
-    known for every event up to its horizon (whole days back), so one fit for a day
-    serves the hour-, six-hour- and day-ahead forecasts alike."""
-    return -(-horizon // DAY) * DAY
 
 
 def stored_fit(session: Session, sensor_id: int, horizon: timedelta) -> TrainedModel | None:

@@ -144,3 +144,34 @@ def test_create_names_a_bad_option_in_one_line(app, db, sensor, option, value, s
     assert f"Invalid value for '{option}'" in result.output and said in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_wait_follows_the_jobs_the_latest_data_queued(app, db, sensor, redis):
+    """The configured PT1H, PT6H and P1D are one day-ahead job per sensor: `wait` follows
+    that job, and does not report the shorter horizons as never queued."""
+    from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
+    from bvp.forecasting.pipeline import latest_origin
+    from tests.conftest import run_worker
+
+    index = pd.date_range("2024-06-01T00:00Z", "2024-06-10T00:00Z", freq="15min", inclusive="left")
+    save_beliefs(
+        db,
+        {"event_start": index, "event_value": np.arange(len(index)) % 96 * 1.0},
+        sensor_id=sensor.id,
+        source_id=1,
+        belief_time=pd.Timestamp("2024-06-10T00:00Z").to_pydatetime(),
+    )
+    db.commit()
+    settings = JobSettings.from_config(app.config)
+    assert len(settings.horizons) == 3
+    assert enqueue_forecasts(settings, {sensor.id: latest_origin(db, sensor.id)}) == [
+        f"forecast-s{sensor.id}-h86400-o20240610T000000Z"
+    ]
+    waiting = app.test_cli_runner().invoke(args=["forecasts", "wait", "--timeout", "0"])
+    assert "1 queued" in waiting.output and waiting.exit_code != 0
+
+    run_worker()
+
+    done = app.test_cli_runner().invoke(args=["forecasts", "wait", "--timeout", "5"])
+    assert done.exit_code == 0, done.output
+    assert done.output.strip().splitlines()[-1] == "1 finished"

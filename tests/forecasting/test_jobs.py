@@ -7,10 +7,11 @@ import pytest
 from rq import Queue
 from rq.job import Job, JobStatus
 
+from bvp.forecasting.horizons import covering_horizons
 from bvp.forecasting.jobs import create_forecasting_jobs, forecast_job_id, parse_horizons
 
 ORIGIN = datetime(2024, 6, 3, tzinfo=UTC)
-HORIZONS = [timedelta(hours=1), timedelta(days=1)]
+HORIZONS = [timedelta(hours=6), timedelta(days=2)]  # fits of their own: a job each
 
 
 @pytest.fixture
@@ -28,6 +29,17 @@ def test_horizons_from_configuration():
         timedelta(hours=6),
         timedelta(days=1),
     ]
+
+
+def test_horizons_one_fit_serves_share_the_job_of_the_longest(fake_redis):
+    configured = parse_horizons("PT1H,PT6H,P1D,P2D")
+    assert covering_horizons(configured) == [timedelta(days=1), timedelta(days=2)]
+    job_ids = create_forecasting_jobs(fake_redis, [7], ORIGIN, configured)
+    assert job_ids == [
+        "forecast-s7-h86400-o20240603T000000Z",
+        "forecast-s7-h172800-o20240603T000000Z",
+    ]
+    assert Queue("forecasting", connection=fake_redis).count == 2
 
 
 def test_the_same_work_is_not_queued_twice(fake_redis):

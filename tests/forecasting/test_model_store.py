@@ -137,6 +137,28 @@ def test_a_day_old_model_is_retrained_in_the_background_by_a_worker(app, db, sen
     assert len(forecast) == 96 and forecast["event_value"].notna().all()
 
 
+@pytest.mark.parametrize("model", [None, "lightgbm", "ridge", "naive-1d", "mstl-ets"])
+def test_the_day_ahead_job_stores_what_the_hour_ahead_one_would(db, sensor, model):
+    """Why one job serves PT1H, PT6H and P1D: at the same origin, the hour-ahead forecast
+    is the first hour of the day-ahead one, value for value, band included (the
+    sensor's chosen model, None, stores its calibrated p10 and p90 too)."""
+    end = _measured(db, sensor)
+    band = {"0.1": [-1.0] * 24, "0.9": [1.5] * 24}  # in units of the recent spread
+    calibration = {"members": [], "offsets": band, "coverage": 0.8}
+    store_selection(db, sensor.id, "lightgbm", 0.5, {}, utcnow(), calibration)
+    hour_ahead = make_forecast(db, sensor.id, end, timedelta(hours=1), model=model)
+    db.commit()
+    day_ahead = make_forecast(db, sensor.id, end, DAY, model=model)
+    db.commit()
+    quantiles = 3 if model is None else 1  # p10, p50, p90: calibrated on a backtest
+    assert hour_ahead.created == 4 * quantiles
+    assert (day_ahead.created, day_ahead.updated, day_ahead.unchanged) == (
+        92 * quantiles,
+        0,
+        4 * quantiles,
+    )
+
+
 def test_a_fit_with_too_little_history_is_not_stored(app, db, sensor):
     _measured(db, sensor, days=1)  # LightGBM needs two days
     trained = app.test_cli_runner().invoke(args=["forecasts", "train", "--horizon", "PT6H"])
