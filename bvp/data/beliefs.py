@@ -16,6 +16,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bvp.data.partitions import ensure_partitions
@@ -110,6 +111,18 @@ DO UPDATE SET event_value = EXCLUDED.event_value,
 WHERE tb.event_value IS DISTINCT FROM EXCLUDED.event_value
 """
 
+# The sensors' newest measured events move forward with what was just stored (a
+# forecaster's beliefs are not measurements). Rows locked in sensor order, as above.
+_NOTE_NEWEST_MEASUREMENTS = f"""
+INSERT INTO newest_measurement AS nm (sensor_id, event_start)
+SELECT s.sensor_id, max(s.event_start) FROM {_STAGING} s
+JOIN data_source ds ON ds.id = s.source_id AND ds.type <> 'forecaster'
+GROUP BY s.sensor_id
+ORDER BY s.sensor_id
+ON CONFLICT (sensor_id) DO UPDATE SET event_start = EXCLUDED.event_start
+WHERE nm.event_start < EXCLUDED.event_start
+"""
+
 
 class BeliefsError(ValueError):
     """Beliefs that cannot be stored; ``field`` and ``index`` say where."""
@@ -175,6 +188,7 @@ def save_beliefs(
         if created < n:
             cursor.execute(_UPDATE_CHANGED)
             updated = cursor.rowcount
+        cursor.execute(_NOTE_NEWEST_MEASUREMENTS)
     finally:
         cursor.close()
     return SaveResult(created, updated, n - created - updated, skipped)
@@ -406,22 +420,20 @@ def _last_per_key(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def last_measured_event_start(session: Session, sensor_id: int) -> datetime | None:
     """Start of the latest event with a belief not made by a forecaster (or None)."""
-    from sqlalchemy import text
+    return last_measured_event_starts(session, [sensor_id]).get(sensor_id)
 
-    return session.scalar(
-        text(
-            "SELECT tb.event_start FROM timed_belief tb "
-            "JOIN data_source ds ON ds.id = tb.source_id "
-            "WHERE tb.sensor_id = :sensor_id AND ds.type <> 'forecaster' "
-            "ORDER BY tb.event_start DESC LIMIT 1"
-        ),
-        {"sensor_id": int(sensor_id)},
+
+def last_measured_event_starts(session: Session, sensor_ids: Iterable[int]) -> dict:
+    """Sensor id -> start of its latest measured event, for those that have one: one
+    query, kept by ``save_beliefs`` and a trigger (``NewestMeasurement``)."""
+    rows = session.execute(
+        text("SELECT sensor_id, event_start FROM newest_measurement WHERE sensor_id = ANY(:ids)"),
+        {"ids": [int(i) for i in sensor_ids]},
     )
+    return dict(rows.all())
 
 
 def has_beliefs(session: Session, sensor_id: int) -> bool:
-    from sqlalchemy import text
-
     return bool(
         session.scalar(
             text("SELECT EXISTS (SELECT 1 FROM timed_belief WHERE sensor_id = :sensor_id)"),
@@ -434,8 +446,6 @@ def probabilities_present(
     session: Session, sensor_id: int, start: datetime, end: datetime, sources: list[int]
 ) -> list[float]:
     """The cumulative probabilities (quantiles) believed for events in the window."""
-    from sqlalchemy import text
-
     return list(
         session.scalars(
             text(

@@ -12,6 +12,7 @@ from bvp.data.beliefs import (
     SaveResult,
     empty_beliefs_frame,
     last_measured_event_start,
+    last_measured_event_starts,
     latest_beliefs,
     save_beliefs,
 )
@@ -296,8 +297,18 @@ def latest_origin(session: Session, sensor_id: int) -> datetime | None:
 
 
 def forecast_origins(session: Session, sensor_ids: list[int]) -> dict[int, datetime | None]:
-    """Where each sensor's next forecasts start (None: no measurements yet)."""
-    return {sensor_id: latest_origin(session, sensor_id) for sensor_id in sensor_ids}
+    """Where each sensor's next forecasts start (None: no measurements yet): two queries
+    however many sensors."""
+    starts = last_measured_event_starts(session, sensor_ids)
+    resolutions = dict(
+        session.execute(
+            select(Sensor.id, Sensor.event_resolution).where(Sensor.id.in_(list(starts)))
+        ).all()
+    )
+    return {
+        sensor_id: starts[sensor_id] + resolutions[sensor_id] if sensor_id in starts else None
+        for sensor_id in sensor_ids
+    }
 
 
 def latest_forecasts(session: Session, sensor_id: int) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 from flask import abort, current_app, render_template, request
 from sqlalchemy.orm import Session, selectinload
 
-from bvp.data.beliefs import last_measured_event_start, latest_beliefs
+from bvp.data.beliefs import last_measured_event_starts, latest_beliefs
 from bvp.data.models import Asset, ModelSelection, Sensor, TrainedModel
 from bvp.data.models.sensors import find_sensor, sensors_in_scope
 from bvp.data.models.trained_models import stored_models
@@ -104,9 +104,11 @@ def sensor_rows(
     query = sensors_in_scope(account_id).options(
         selectinload(Sensor.asset).selectinload(Asset.account)
     )
+    sensors = list(session.scalars(query))
+    last_starts = last_measured_event_starts(session, [sensor.id for sensor in sensors])
     rows = []
-    for sensor in session.scalars(query):
-        last_start = last_measured_event_start(session, sensor.id)
+    for sensor in sensors:
+        last_start = last_starts.get(sensor.id)
         value = end = age = None
         if last_start is not None:
             end = last_start + sensor.event_resolution

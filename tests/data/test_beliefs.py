@@ -211,3 +211,32 @@ def test_concurrent_writers_of_overlapping_data_both_succeed(app, db, sensor):
             future.result(timeout=60)
     assert count_rows(db) == 96
     assert (latest_beliefs(db, sensor.id, START, END)["event_value"] == 2.0).all()
+
+
+def test_the_newest_measurement_follows_writes_and_deletes_but_not_forecasts(db, sensor):
+    """Where a sensor's next forecasts start: the end of its newest measured event, kept
+    as beliefs are stored and found again whatever deletes them."""
+    from bvp.data.beliefs import last_measured_event_start, last_measured_event_starts
+    from bvp.data.models import DataSource
+
+    forecaster = DataSource(name="BVP", type="forecaster", model="naive-1d", version="2")
+    db.add(forecaster)
+    db.commit()
+    assert last_measured_event_start(db, sensor.id) is None
+    save(db, np.ones(96), END)  # the meter: the whole day
+    save(db, np.ones(48), END, source=OTHER_METER, events=QUARTERS[:48])  # the morning
+    tomorrow = pd.date_range(END, periods=96, freq="15min")
+    save(db, np.ones(96), END, source=forecaster.id, events=tomorrow)
+    assert last_measured_event_start(db, sensor.id) == QUARTERS[-1]  # not the forecasts'
+    save(db, np.ones(4), END + pd.Timedelta(hours=1), events=tomorrow[:4])  # measured on
+    assert last_measured_event_start(db, sensor.id) == tomorrow[3]
+    save(db, np.ones(4), END, events=QUARTERS[:4])  # the past again: the newest stays
+    assert last_measured_event_start(db, sensor.id) == tomorrow[3]
+
+    db.delete(db.get(DataSource, METER))  # its beliefs go with it (a trigger)
+    db.commit()
+    assert last_measured_event_starts(db, [sensor.id]) == {sensor.id: QUARTERS[47]}
+    db.execute(TimedBelief.__table__.delete().where(TimedBelief.source_id == OTHER_METER))
+    db.commit()
+    assert last_measured_event_start(db, sensor.id) is None  # only forecasts left
+    assert count_rows(db) == 96

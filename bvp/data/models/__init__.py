@@ -4,7 +4,7 @@ from bvp.data.models.accounts import ROLE_NAMES, Account, Role, User, user_roles
 from bvp.data.models.api_clients import ApiClient
 from bvp.data.models.assets import Asset
 from bvp.data.models.auth_tokens import AuthToken
-from bvp.data.models.beliefs import TimedBelief
+from bvp.data.models.beliefs import NewestMeasurement, TimedBelief
 from bvp.data.models.data_sources import SOURCE_TYPES, DataSource
 from bvp.data.models.forecast_outbox import ForecastOutbox
 from bvp.data.models.job_runs import JobRun
@@ -23,6 +23,7 @@ __all__ = [
     "ForecastOutbox",
     "JobRun",
     "ModelSelection",
+    "NewestMeasurement",
     "Role",
     "Sensor",
     "TimedBelief",

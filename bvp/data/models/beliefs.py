@@ -9,13 +9,32 @@ a sensor-year (bench/README.md). Instead ``save_beliefs`` checks the batch's sen
 source ids in one query each and takes the same ``FOR KEY SHARE`` row locks a foreign
 key would, so a concurrent delete waits; and deleting sensors or data sources deletes
 their beliefs through the statement-level triggers below (one set-based delete).
+
+``newest_measurement`` keeps, per sensor, the start of its newest event measured (by a
+source that is not a forecaster): where its next forecasts start, asked on every POST
+and by every dashboard row. Finding it in ``timed_belief`` scans backwards past every
+forecast beyond it (a day ahead from every 15-minute origin: 27,000 rows, 6 ms after a
+day of cycles, more with longer horizons). ``save_beliefs`` moves it forward in the
+same transaction; a statement-level trigger finds it again for the sensors whose
+beliefs a statement deleted, whatever deleted them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, BigInteger, DateTime, Double, Index, Integer, event, func, text
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    event,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bvp.data.db import Base
@@ -74,3 +93,41 @@ CREATE TRIGGER {function} AFTER DELETE ON {parent}
 
 for _parent, _column in CASCADES:
     event.listen(TimedBelief.__table__, "after_create", DDL(cascade_trigger_ddl(_parent, _column)))
+
+
+class NewestMeasurement(Base):
+    """The start of the sensor's newest measured event (see the module's docstring)."""
+
+    __tablename__ = "newest_measurement"
+
+    sensor_id: Mapped[int] = mapped_column(
+        ForeignKey("sensor.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The newest measured event of one sensor, found the slow way (migration 0014 holds its
+# own copy of this and of the trigger).
+NEWEST_MEASURED_OF = """
+SELECT tb.event_start FROM timed_belief tb JOIN data_source ds ON ds.id = tb.source_id
+WHERE tb.sensor_id = {sensor} AND ds.type <> 'forecaster'
+ORDER BY tb.event_start DESC LIMIT 1
+"""
+REFRESH_NEWEST_MEASUREMENT = f"""
+CREATE FUNCTION refresh_newest_measurement() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM newest_measurement
+    WHERE sensor_id IN (SELECT DISTINCT sensor_id FROM deleted_beliefs);
+    INSERT INTO newest_measurement (sensor_id, event_start)
+    SELECT s.id, newest.event_start
+    FROM sensor s
+    CROSS JOIN LATERAL ({NEWEST_MEASURED_OF.format(sensor="s.id")}) newest
+    WHERE s.id IN (SELECT DISTINCT sensor_id FROM deleted_beliefs)
+    ORDER BY s.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER refresh_newest_measurement AFTER DELETE ON timed_belief
+    REFERENCING OLD TABLE AS deleted_beliefs
+    FOR EACH STATEMENT EXECUTE FUNCTION refresh_newest_measurement();
+"""
+event.listen(NewestMeasurement.__table__, "after_create", DDL(REFRESH_NEWEST_MEASUREMENT))
