@@ -56,8 +56,9 @@ def make_forecast(
     with ``model`` or else the sensor's chosen one (the default until a backtest chose).
 
     The model sees measured events that ended by the origin, as known at ``as_of``
-    (default: now, as the job runs; a replay passes a past time): a meter reading for 09:45-10:00 that arrives at
-    10:05 still informs the forecast from 10:00. Earlier forecasts are never history.
+    (default: now, as the job runs; a replay passes a past time): a meter reading for
+    09:45-10:00 that arrives at 10:05 still informs the forecast from 10:00. Earlier
+    forecasts are never history.
     The chosen model's p10 and p90, calibrated on its backtest, are stored beside the
     median as beliefs with those cumulative probabilities, within the sensor's bounds.
     """
