@@ -122,7 +122,8 @@ def show(rows: int) -> None:
 def enqueue_pending() -> None:
     """Queue the forecasts owed since Redis was last unreachable (workers also do this)."""
     job_ids = drain_owed_forecasts(JobSettings.from_config(current_app.config))
-    click.echo(f"queued {len(job_ids)} owed forecasting jobs" + (": " if job_ids else ""))
+    jobs = "job" if len(job_ids) == 1 else "jobs"
+    click.echo(f"queued {len(job_ids)} owed forecasting {jobs}" + (": " if job_ids else ""))
     for job_id in job_ids:
         click.echo(f"  {job_id}")
 

@@ -84,4 +84,4 @@ def clear(queues: tuple[str, ...], yes: bool) -> None:
         click.confirm(f"Drop every waiting job on {', '.join(names)}?", abort=True)
     connection = _connection()
     dropped = sum(get_queue(connection, name).empty() for name in names)
-    click.echo(f"dropped {dropped} waiting jobs")
+    click.echo(f"dropped {dropped} waiting {'job' if dropped == 1 else 'jobs'}")

@@ -50,10 +50,10 @@ def test_console_lists_shows_requeues_and_clears(app, as_, world, redis):
     as_("user").post(f"/api/v1/sensors/{sensor}/data", json=DAY)
     runner = app.test_cli_runner()
     listed = runner.invoke(args=["jobs", "list", "--queue", "forecasting"])
-    assert "forecasting: 3 waiting" in listed.output
+    assert "forecasting: 1 waiting" in listed.output  # PT1H, PT6H, P1D: one job
     job_id = listed.output.split("queued")[1].split()[0]
     shown = runner.invoke(args=["jobs", "show", job_id])
     assert "status: queued" in shown.output
     cleared = runner.invoke(args=["jobs", "clear", "--queue", "forecasting", "--yes"])
-    assert "dropped 3 waiting jobs" in cleared.output
+    assert "dropped 1 waiting job\n" in cleared.output
     assert "requeued 0 failed jobs" in runner.invoke(args=["jobs", "requeue-failed"]).output

@@ -217,7 +217,7 @@ def test_enqueue_pending_command_queues_owed_forecasts(app, db, world, redis):
     record_owed_forecasts(db, {world["north"]["sensor"]: pd.Timestamp("2024-06-02T00:00Z")})
     db.commit()
     result = app.test_cli_runner().invoke(args=["forecasts", "enqueue-pending"])
-    assert "queued 3 owed forecasting jobs" in result.output, result.output
+    assert "queued 1 owed forecasting job: " in result.output, result.output  # P1D covers all
     again = app.test_cli_runner().invoke(args=["forecasts", "enqueue-pending"])
     assert "queued 0 owed forecasting jobs" in again.output
 
