@@ -27,6 +27,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.model_choice import choice
     from bvp.api.sensor_data import sensor_data
     from bvp.api.sensors import sensors
+    from bvp.api.storable import refuse_unstorable_text
     from bvp.api.tokens import tokens
     from bvp.api.users import users
     from bvp.limits import init_limits, limiter
@@ -82,6 +83,8 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(docs_assets)
     limiter.exempt(docs_assets)
     register_error_handlers(app)  # after smorest's, so ours shape every error
+    # App-wide, the dashboard's forms and queries included: no NUL reaches PostgreSQL.
+    app.before_request(refuse_unstorable_text)
 
 
 def _schema_name(schema) -> str:
