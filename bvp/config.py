@@ -209,9 +209,38 @@ def check_settings(settings: Settings) -> None:
             f"BVP_WORKER_JOBS={settings.values.get('WORKER_JOBS')!r} is not one of "
             f"{', '.join(WORKER_JOBS)}."
         )
+    _check_job_settings(settings.values)
     if not settings.values.get("DATABASE_URL") and settings.environment != "development":
         # (development without one runs on an embedded server, see bvp/embedded.py)
         raise ConfigurationError("BVP_DATABASE_URL is not set.")
+
+
+def _check_job_settings(values: dict[str, Any]) -> None:
+    """The settings every POST and worker uses to queue forecasts: a bad one stops
+    start-up here, naming it, instead of failing every data POST later (a 500)."""
+    # imported here: bvp.forecasting.jobs imports bvp.queues, which imports this module
+    from bvp.forecasting.jobs import parse_horizons
+    from bvp.queues import QUEUE_NAMES
+
+    text = values.get("FORECAST_HORIZONS")
+    try:
+        horizons = parse_horizons(text) if isinstance(text, str) else None
+    except ValueError as error:
+        raise ConfigurationError(f"BVP_FORECAST_HORIZONS={text!r}: {error}.") from None
+    if not horizons or min(horizons).total_seconds() <= 0:
+        raise ConfigurationError(
+            f"BVP_FORECAST_HORIZONS={text!r} is not a comma-separated list of ISO 8601 "
+            "durations longer than zero, e.g. PT1H,PT6H,P1D."
+        )
+    if values.get("FORECAST_QUEUE") not in QUEUE_NAMES:
+        raise ConfigurationError(
+            f"BVP_FORECAST_QUEUE={values.get('FORECAST_QUEUE')!r} is not one of "
+            f"{', '.join(QUEUE_NAMES)}."
+        )
+    for name, least in (("JOB_RETRIES", 0), ("JOB_TIMEOUT_SECONDS", 1), ("MODEL_MAX_AGE_DAYS", 1)):
+        value = values.get(name)
+        if type(value) is not int or value < least:
+            raise ConfigurationError(f"BVP_{name}={value!r} is not a whole number from {least}.")
 
 
 def _config_file_values(

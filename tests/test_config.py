@@ -1,5 +1,7 @@
 """The layered configuration: env > .env > config file > defaults."""
 
+import os
+
 import pytest
 
 from bvp.config import ConfigurationError, load_settings
@@ -139,3 +141,29 @@ def test_forecasting_jobs_fork_by_default_or_run_in_the_workers_process(tmp_path
     assert jobs(BVP_WORKER_JOBS="fork") == "fork"
     with pytest.raises(ConfigurationError, match="BVP_WORKER_JOBS='threads' is not one of"):
         jobs(BVP_WORKER_JOBS="threads")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("BVP_FORECAST_HORIZONS", "banana", "BVP_FORECAST_HORIZONS='banana': 'BANANA' is not"),
+        ("BVP_FORECAST_HORIZONS", "PT0S", "durations longer than zero"),
+        ("BVP_FORECAST_HORIZONS", " , ", "BVP_FORECAST_HORIZONS=' , ' is not"),
+        ("BVP_FORECAST_QUEUE", "fast", "BVP_FORECAST_QUEUE='fast' is not one of"),
+        ("BVP_JOB_RETRIES", "-1", "BVP_JOB_RETRIES=-1 is not a whole number from 0"),
+        ("BVP_JOB_TIMEOUT_SECONDS", "0", "BVP_JOB_TIMEOUT_SECONDS=0 is not"),
+    ],
+)
+def test_a_bad_job_setting_stops_start_up_naming_it(variable, value, said):
+    """It was accepted, and made every data POST a 500 (queueing its forecasts failed)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "BVP_ENV": "testing", variable: value}
+    started = subprocess.run(
+        [sys.executable, "-m", "flask", "routes"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert started.returncode != 0
+    assert said in started.stderr.strip().splitlines()[-1]
