@@ -63,8 +63,9 @@ def test_backtest_names_unknown_models(app, db, sensor):
     assert result.exit_code == 2 and "unknown prophet" in result.output
 
 
-def test_create_forecasts_here_or_as_jobs(app, db, sensor, redis):
-    index = pd.date_range("2024-05-25T00:00Z", "2024-06-10T00:00Z", freq="15min", inclusive="left")
+def _daily_profile_until_june_10(db, sensor, since: str) -> None:
+    """Quarter-hours 0, 1, ... 95 each day from ``since`` to 2024-06-10, measured then."""
+    index = pd.date_range(since, "2024-06-10T00:00Z", freq="15min", inclusive="left")
     save_beliefs(
         db,
         {"event_start": index, "event_value": np.arange(len(index)) % 96 * 1.0},
@@ -73,6 +74,10 @@ def test_create_forecasts_here_or_as_jobs(app, db, sensor, redis):
         belief_time=pd.Timestamp("2024-06-10T00:00Z").to_pydatetime(),
     )
     db.commit()
+
+
+def test_create_forecasts_here_or_as_jobs(app, db, sensor, redis):
+    _daily_profile_until_june_10(db, sensor, "2024-05-25T00:00Z")
     window = [
         "--sensor",
         str(sensor.id),
@@ -153,15 +158,7 @@ def test_wait_follows_the_jobs_the_latest_data_queued(app, db, sensor, redis):
     from bvp.forecasting.pipeline import latest_origin
     from tests.conftest import run_worker
 
-    index = pd.date_range("2024-06-01T00:00Z", "2024-06-10T00:00Z", freq="15min", inclusive="left")
-    save_beliefs(
-        db,
-        {"event_start": index, "event_value": np.arange(len(index)) % 96 * 1.0},
-        sensor_id=sensor.id,
-        source_id=1,
-        belief_time=pd.Timestamp("2024-06-10T00:00Z").to_pydatetime(),
-    )
-    db.commit()
+    _daily_profile_until_june_10(db, sensor, "2024-06-01T00:00Z")
     settings = JobSettings.from_config(app.config)
     assert len(settings.horizons) == 3
     assert enqueue_forecasts(settings, {sensor.id: latest_origin(db, sensor.id)}) == [
