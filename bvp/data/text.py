@@ -13,9 +13,9 @@ NUL_REASON = "Contains a NUL character (\\u0000), which cannot be stored."
 
 
 def nul_at(value: Any, path: str = "") -> str | None:
-    """The path of the first string holding a NUL in a decoded JSON document (or a
-    string, or ``(key, value)`` pairs): ``name``, ``values[3]``, ``attributes.note``;
-    None if there is none. Keys are paths too: a NUL in a key is found at that key."""
+    """The path of the first string holding a NUL in a decoded JSON document:
+    ``name``, ``values[3]``, ``attributes.note`` (``_body`` for a bare string); None if
+    there is none. A NUL in an object's key is found at that key."""
     if isinstance(value, str):
         return path or "_body" if NUL in value else None
     if isinstance(value, dict):

@@ -13,10 +13,10 @@ their beliefs through the statement-level triggers below (one set-based delete).
 ``newest_measurement`` keeps, per sensor, the start of its newest event measured (by a
 source that is not a forecaster): where its next forecasts start, asked on every POST
 and by every dashboard row. Finding it in ``timed_belief`` scans backwards past every
-forecast beyond it (a day ahead from every 15-minute origin: 27,000 rows, 6 ms after a
-day of cycles, more with longer horizons). ``save_beliefs`` moves it forward in the
-same transaction; a statement-level trigger finds it again for the sensors whose
-beliefs a statement deleted, whatever deleted them.
+forecast beyond it (after a day of 15-minute cycles a day ahead: 14,000 beliefs and
+9 ms, more with longer horizons; bench/forecast_origins.py). ``save_beliefs`` moves it
+forward in the same transaction; a statement-level trigger finds it again for the
+sensors whose beliefs a statement deleted, whatever deleted them.
 """
 
 from __future__ import annotations
