@@ -10,7 +10,7 @@ import pandas as pd
 from flask import abort, current_app, render_template, request
 from sqlalchemy.orm import Session, selectinload
 
-from bvp.data.beliefs import last_measured_event_starts, latest_beliefs
+from bvp.data.beliefs import latest_beliefs, newest_measured_values
 from bvp.data.models import Asset, ModelSelection, Sensor, TrainedModel
 from bvp.data.models.sensors import find_sensor, sensors_in_scope
 from bvp.data.models.trained_models import stored_models
@@ -99,21 +99,19 @@ def sensor(sensor_id: int):
 def sensor_rows(
     session: Session, account_id: int | None, now: datetime, stale_after: timedelta
 ) -> list[SensorRow]:
-    """The sensors in scope, each with its latest measured value and how old it is."""
-    forecasters = forecaster_source_ids(session)
+    """The sensors in scope, each with its latest measured value and how old it is
+    (three queries however many sensors)."""
     query = sensors_in_scope(account_id).options(
         selectinload(Sensor.asset).selectinload(Asset.account)
     )
     sensors = list(session.scalars(query))
-    last_starts = last_measured_event_starts(session, [sensor.id for sensor in sensors])
+    newest = newest_measured_values(session, [sensor.id for sensor in sensors])
     rows = []
     for sensor in sensors:
-        last_start = last_starts.get(sensor.id)
-        value = end = age = None
+        last_start, value = newest.get(sensor.id, (None, None))
+        end = age = None
         if last_start is not None:
             end = last_start + sensor.event_resolution
-            last = latest_beliefs(session, sensor.id, last_start, end, exclude_sources=forecasters)
-            value = float(last["event_value"].iloc[-1]) if not last.empty else None
             age = now - end
         stale = age is None or age > stale_after + sensor.event_resolution
         rows.append(_row(sensor, value, end, age, stale))
