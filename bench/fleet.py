@@ -25,7 +25,9 @@ It prints: the load time and the database size per sensor-year; the training CPU
 sensor per day; per cycle, the cycle time (first post to last forecast stored), the
 POST -> day-ahead-forecast latency p50/p95 over the sensors, the API's p50/p99 for the
 one-value posts, the workers' CPU per forecast job and per sensor and horizon, and
-whether the cycle fits in 15 minutes. Needs the public series: `./tasks bench` installs them.
+whether the cycle fits in 15 minutes; then the dashboard's sensors page and a sensor's
+job list, served in-process with the whole fleet. Needs the public series: `./tasks
+bench` installs them.
 
 Usage: python bench/fleet.py [--sensors N] [--cycles C]
 """
@@ -195,7 +197,8 @@ def stored_fleet(sensors: int) -> tuple[list[int], dict, dict, str, int]:
     if len(fleet) != sensors:
         raise SystemExit(f"{URL} holds {len(fleet)} sensors, not {sensors}: run without it")
     ids = [sensor_id for sensor_id, _ in fleet]
-    newest = session.execute(text("SELECT max(event_start) FROM timed_belief")).scalar()
+    # the newest measurement: the forecasts of earlier cycles reach a day beyond it
+    newest = session.execute(text("SELECT max(event_start) FROM newest_measurement")).scalar()
     user = session.scalars(select(User).where(User.email == "fleet@bvp.example")).one()
     token, _ = issue_token(session, user, timedelta(days=2))
     session.commit()
@@ -312,6 +315,42 @@ def day_ahead_latencies(connection: redis.Redis, posted: dict[int, float], step:
     return latencies
 
 
+def fleet_pages_ms(token: str, sensor_id: int) -> dict[str, float]:
+    """Median milliseconds of what an operator opens on a fleet this size, served
+    in-process with the run's settings: the dashboard's sensors page (every sensor with
+    its newest value) for the fleet's user, and one sensor's job list through the API."""
+    import re
+    from unittest.mock import patch
+
+    from bvp.app import create_app
+
+    with patch.dict(os.environ, ENV):
+        app = create_app()
+    client = app.test_client()
+    https = {"base_url": "https://localhost"}  # production's session cookie is Secure
+    login = client.get("/dashboard/login", **https).text
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login).group(1)
+    credentials = {"email": "fleet@bvp.example", "password": "bench-password", "csrf_token": csrf}
+    referer = {"Referer": "https://localhost/dashboard/login"}  # checked over HTTPS
+    signed_in = client.post("/dashboard/login", data=credentials, headers=referer, **https)
+    assert signed_in.status_code == 302, signed_in.text
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def median_ms(url: str, **kwargs) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            response = client.get(url, **https, **kwargs)
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200, (url, response.status_code)
+        return float(np.median(times) * 1000)
+
+    return {
+        "sensors page": median_ms("/dashboard/sensors"),
+        "a sensor's job list (API)": median_ms(f"/api/v1/sensors/{sensor_id}/jobs", headers=bearer),
+    }
+
+
 def failed_jobs(connection: redis.Redis) -> int:
     return get_queue(connection, "forecasting").failed_job_registry.count
 
@@ -397,6 +436,12 @@ def main() -> None:
                 f"sensor and horizon; failed jobs {failed_jobs(connection)}",
                 flush=True,
             )
+        pages = fleet_pages_ms(token, sensor_ids[0])
+        print(
+            f"with {len(sensor_ids)} sensors: "
+            + ", ".join(f"{what} {ms:.0f} ms" for what, ms in pages.items()),
+            flush=True,
+        )
     finally:
         servers.stop([api, *workers])
         connection.flushdb()
