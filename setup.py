@@ -69,6 +69,8 @@ setup(
         # brightwind's data files come with `pip install --no-deps brightwind` (./tasks
         # bench), without its plotting and notebook dependencies.
         "bench": ["pmdarima>=2.0,<3", "pvanalytics>=0.2,<0.3"],
+        # The Procfile's runner (honcho start -c worker=2); docs/deploy/ has systemd units.
+        "deploy": ["honcho>=2,<3"],
         "dev": [
             "pytest>=8,<9",
             "pgserver>=0.1.4,<0.2",
@@ -86,6 +88,7 @@ setup(
             "pvanalytics>=0.2,<0.3",
             # Browser tests of the dashboard, driving Debian's chromium (no browser download)
             "playwright>=1.65,<2",
+            "honcho>=2,<3",  # the Procfile, run as operators run it (tests/test_procfile.py)
         ],
     },
     entry_points={"flask.commands": []},
