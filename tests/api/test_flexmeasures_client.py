@@ -131,3 +131,26 @@ def test_trigger_refuses_off_grid_starts_and_too_long_horizons(app, world, redis
         url, json={"start": "2024-06-03T00:00:00+02:00", "duration": "P30D"}, headers=raw
     )
     assert too_far.status_code == 422 and "duration" in too_far.get_json()["errors"]
+
+
+def test_the_readmes_client_snippet_runs_as_a_script(server, world, capsys):
+    """The README's flexmeasures-client example, run as a user would paste it into a
+    script (only the host, the account and the sensor are this test's)."""
+    import re
+
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    snippet = next(
+        block
+        for block in re.findall(r"```python\n(.*?)```", readme, re.S)
+        if "FlexMeasuresClient" in block
+    )
+    snippet = (
+        snippet.replace("127.0.0.1:5000", server)
+        .replace("admin@bvp.example", "user@north.example")
+        .replace("bvp-demo-admin", PASSWORD)
+        .replace("SENSOR = 1 ", f"SENSOR = {world['north']['sensor']} ")
+    )
+    exec(compile(snippet, "README.md", "exec"), {"__name__": "__main__"})
+    assert "'values': [1.0, 2.0, 3.0, 4.0]" in capsys.readouterr().out
