@@ -16,9 +16,11 @@ from bvp.data.passwords import verify_password
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run(app, *args, input=None):
+def run(app, *args, input=None, exit_code=0):
+    """The command's result; it must end with ``exit_code`` (0 unless told otherwise)."""
     result = app.test_cli_runner().invoke(args=list(args), input=input)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == exit_code, result.output
     return result
 
 
@@ -83,7 +85,7 @@ def test_admin_password_is_prompted_when_not_given(app, db, redis):
 
 
 def test_populate_without_a_flag_says_what_to_do(app, db):
-    result = run(app, "db_populate")
+    result = run(app, "db_populate", exit_code=2)
     assert result.exit_code == 2
     assert "--structure, --data and/or --forecasts" in result.output
 
@@ -104,7 +106,7 @@ def test_depopulate_asks_first_and_removes_only_what_was_asked(app, db, redis):
     run(app, "db_populate", "--structure", "--data", "--forecasts", "--admin-password", "pw-12345")
     measured_and_forecast = count(db, TimedBelief)
     db.rollback()
-    refused = run(app, "db_depopulate", "--forecasts", input="n\n")
+    refused = run(app, "db_depopulate", "--forecasts", input="n\n", exit_code=1)
     assert refused.exit_code == 1 and "Aborted" in refused.output
     assert count(db, TimedBelief) == measured_and_forecast
     db.rollback()
