@@ -8,7 +8,9 @@ default db 15) is flushed around each test that asks for it.
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -136,3 +138,28 @@ def run_worker(*command: str) -> str:
         raise AssertionError(f"the worker did not finish within 240 s:\n{stderr}") from None
     assert worker.returncode == 0, stderr
     return stdout
+
+
+# Modules whose fixtures start processes, a browser or faults: every test in them is slow.
+SLOW_MODULES = (
+    "tests/faults/",
+    "tests/ui/test_browser.py",
+    "tests/api/test_fuzz.py",
+    "tests/test_embedded.py",
+    "tests/test_procfile.py",
+    "tests/test_tasks.py",
+    "tests/forecasting/test_worker.py",
+    "tests/forecasting/test_selection_companion.py",
+)
+_STARTS_PROCESSES = re.compile(r"\brun_worker\(|\bsubprocess\.|\bPopen\(")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark slow tests (`./tasks test --fast` leaves them out): those of SLOW_MODULES, and
+    any test whose own code starts a worker or another process."""
+    for item in items:
+        module = item.path.relative_to(REPO).as_posix()
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function is not None else ""
+        if module.startswith(SLOW_MODULES) or _STARTS_PROCESSES.search(source):
+            item.add_marker(pytest.mark.slow)

@@ -32,3 +32,13 @@ def test_a_typo_is_named_and_starts_nothing(args, message):
     done = tasks(*args)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_fast_leaves_out_the_slow_tests_and_the_run_says_how_long_it_took():
+    modules = ("tests/forecasting/test_jobs.py", "tests/test_tasks.py")
+    done = tasks("test", "--fast", "--collect-only", "-q", *(str(REPO / m) for m in modules))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tests/forecasting/test_jobs.py::" in done.stdout
+    assert "tests/test_tasks.py::" not in done.stdout  # these start ./tasks: slow
+    assert "deselected" in done.stdout
+    assert "tests took" in done.stdout
