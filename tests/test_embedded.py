@@ -4,6 +4,7 @@ own PostgreSQL and Redis under a data directory, and every later process finds t
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 
@@ -47,6 +48,18 @@ def test_flask_commands_start_and_share_embedded_servers(bare_environment, tmp_p
     data = tmp_path / "data"
     assert f"postgresql://postgres@/bvp?host={data}/pg" in first.stdout
     assert f"unix://{data}/redis/redis.sock?db=0" in first.stdout
+    # The commands it prints work as printed (redis-cli takes no unix:// URL).
+    said = dict(line.split(" ", 1) for line in first.stdout.splitlines() if " " in line)
+    pong = subprocess.run(
+        [*shlex.split(said["redis-cli"]), "ping"], capture_output=True, text=True, timeout=10
+    )
+    assert pong.stdout.strip() == "PONG", pong.stderr
+    selected = subprocess.run(
+        [*shlex.split(said["psql"]), "-Atc", "SELECT 1"], capture_output=True, text=True
+    )
+    assert selected.stdout.strip() == "1", selected.stderr
+    created = flask(bare_environment, "db_create")
+    assert "Database bvp already exists." in created.stdout  # its name, not the socket's dir
     flask(bare_environment, "db", "upgrade")
     current = flask(bare_environment, "db", "current")
     assert "(head)" in current.stdout  # a second process found the same database
@@ -69,3 +82,12 @@ def test_configured_servers_are_used_and_nothing_embedded_starts(bare_environmen
     status = flask(env, "embedded", "status")
     assert "configured, not embedded" in status.stdout
     assert not (tmp_path / "data" / "pg").exists()
+
+
+def test_a_worker_names_the_redis_it_uses_without_its_password():
+    from bvp.cli.workers import _safe as shown
+
+    assert shown("unix:///srv/bvp/.bvp/redis/redis.sock?db=0") == (
+        "unix:///srv/bvp/.bvp/redis/redis.sock?db=0"  # was localhost:6379/0
+    )
+    assert shown("redis://:s3cret@cache.example:6380/3") == "cache.example:6380/3"

@@ -10,6 +10,7 @@ from datetime import UTC
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import make_url
 
 from bvp.data.db import Session, ensure_database_exists
 from bvp.data.models.accounts import find_user_by_email
@@ -38,7 +39,8 @@ def db_create() -> None:
     """Create the configured database if the server does not have it yet."""
     url = current_app.config["DATABASE_URL"]
     created = ensure_database_exists(url)
-    click.echo(f"Database {url.rsplit('/', 1)[-1]} {'created' if created else 'already exists'}.")
+    name = make_url(url).database  # not the socket directory of a unix-socket URL
+    click.echo(f"Database {name} {'created' if created else 'already exists'}.")
 
 
 @click.command("db_partitions")
@@ -91,7 +93,12 @@ def db_populate(structure, data, hold_back, forecasts, admin_email, admin_passwo
             report = populate_structure(session, admin_email, admin_password)
             for line in report.created:
                 click.echo(f"created  {line}")
-            click.echo(f"{len(report.existing)} structure items already existed.")
+            if report.existing:
+                items = "item" if len(report.existing) == 1 else "items"
+                click.echo(
+                    f"{len(report.existing)} structure {items} already existed: "
+                    + ", ".join(report.existing)
+                )
         sensors = _sample_sensors(session)
         if data:
             held_back = parse_duration(hold_back)

@@ -18,7 +18,19 @@ def status() -> None:
     for name, label in (("DATABASE_URL", "database"), ("REDIS_URL", "redis")):
         how = "embedded" if origins.get(name) == "embedded" else "configured, not embedded"
         click.echo(f"{label:<9} {current_app.config[name]}   ({how})")
+    click.echo(f"psql      psql '{current_app.config['DATABASE_URL']}'")
+    click.echo(f"redis-cli {_redis_cli(current_app.config['REDIS_URL'])}")
     click.echo(f"data dir  {data_dir(current_app.config['EMBEDDED_DIR'])}")
+
+
+def _redis_cli(url: str) -> str:
+    """The redis-cli command for ``url``: it takes a unix socket as -s, not as a URL."""
+    from redis.connection import parse_url
+
+    parts = parse_url(url)
+    if "path" in parts:
+        return f"redis-cli -s {parts['path']} -n {parts.get('db', 0)}"
+    return f"redis-cli -u {url}"
 
 
 @embedded.command("stop")

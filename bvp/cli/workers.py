@@ -109,7 +109,9 @@ def _end_with_parent() -> None:
 def _safe(url: str) -> str:
     from redis.connection import parse_url
 
-    parts = parse_url(url)
+    parts = parse_url(url)  # without the password
+    if "path" in parts:  # a unix socket (the embedded Redis)
+        return f"unix://{parts['path']}?db={parts.get('db', 0)}"
     return f"{parts.get('host', 'localhost')}:{parts.get('port', 6379)}/{parts.get('db', 0)}"
 
 

@@ -151,6 +151,6 @@ def _get_or_add(session: Session, report: StructureReport, model, key: dict, val
         session.add(instance)
         session.flush()
         report.created.append(label)
-    else:
+    elif label not in report.created:  # (made earlier in this run: not "already there")
         report.existing.append(label)
     return instance

@@ -32,6 +32,7 @@ def test_populate_structure_and_real_data_reads_back_in_utc(app, db, redis):
     result = run(app, "db_populate", "--structure", "--data", "--admin-password", "s3cret-pass")
     assert result.exit_code == 0, result.output
     assert "created  user admin@bvp.example (admin)" in result.output
+    assert "already existed" not in result.output, result.output  # a first run: nothing
     assert "pv_power: 10000 beliefs created" in result.output
     assert "queued forecasting jobs: forecast-s" in result.output  # new data: forecasts due
 
