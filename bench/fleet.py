@@ -18,15 +18,16 @@ Redis db 12):
    worker per core are running; every sensor posts its next quarter-hour in a
    one-value POST (8 concurrent clients), each post queues the configured horizons
    (PT1H, PT6H, P1D: one day-ahead job, which stores all three), and the workers
-   forecast from the stored fits. The posts arrive
-   evenly over the cycle's first minute (``--spread``), as meters report.
+   forecast from the stored fits. The posts arrive evenly over the cycle's first minute
+   (``--spread`` seconds), as meters report.
 
 It prints: the load time and the database size per sensor-year; the training CPU per
 sensor per day; per cycle, the cycle time (first post to last forecast stored), the
 POST -> day-ahead-forecast latency p50/p95 over the sensors, the API's p50/p99 for the
 one-value posts, the workers' CPU per forecast job and per sensor and horizon, and
 whether the cycle fits in 15 minutes; then the dashboard's sensors page and a sensor's
-job list, served in-process with the whole fleet. Needs the public series: `./tasks
+job list, served in-process with the whole fleet, and the query every POST makes for
+the sensors using the posted one as a regressor. Needs the public series: `./tasks
 bench` installs them.
 
 Usage: python bench/fleet.py [--sensors N] [--cycles C]
@@ -345,9 +346,19 @@ def fleet_pages_ms(token: str, sensor_id: int) -> dict[str, float]:
             assert response.status_code == 200, (url, response.status_code)
         return float(np.median(times) * 1000)
 
+    from bvp.data.models.sensors import sensors_using_as_regressor
+
+    session = Session()
+    lookups = []
+    for _ in range(20):  # asked on every POST: which sensors forecast from this one's data
+        started = time.perf_counter()
+        sensors_using_as_regressor(session, sensor_id)
+        lookups.append(time.perf_counter() - started)
+    session.rollback()
     return {
         "sensors page": median_ms("/dashboard/sensors"),
         "a sensor's job list (API)": median_ms(f"/api/v1/sensors/{sensor_id}/jobs", headers=bearer),
+        "the sensors using one as a regressor (every POST)": float(np.median(lookups) * 1000),
     }
 
 

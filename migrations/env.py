@@ -9,6 +9,7 @@ from alembic import context
 
 from bvp.data import models  # noqa: F401 - registers every table on the metadata
 from bvp.data.db import Base, get_engine
+from bvp.data.models.sensors import REGRESSOR_INDEXES
 from bvp.ingestion import load_runs, registry  # noqa: F401 - ingestion's own tables
 from bvp.metrics import records  # noqa: F401 - the stored monthly metrics
 
@@ -21,9 +22,10 @@ target_metadata = Base.metadata
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Leave out of autogenerate timed_belief's monthly partitions (bvp/data/partitions.py:
-    made at run time, not by migrations) and the earthdistance index on assets (made by
-    migration 0012 only where the server has the extension)."""
-    if type_ == "index" and name == "ix_asset_earth":
+    made at run time, not by migrations), the earthdistance index on assets (made by
+    migration 0012 only where the server has the extension) and the GIN indexes on the
+    sensors' regressor lists (expression indexes, made by migration 0015)."""
+    if type_ == "index" and name in ("ix_asset_earth", *REGRESSOR_INDEXES):
         return False
     return not (type_ == "table" and reflected and compare_to is None and _is_partition(obj))
 
