@@ -317,9 +317,11 @@ def day_ahead_latencies(connection: redis.Redis, posted: dict[int, float], step:
 
 
 def fleet_pages_ms(token: str, sensor_id: int) -> dict[str, float]:
-    """Median milliseconds of what an operator opens on a fleet this size, served
+    """Median milliseconds, with a fleet this size, of what an operator opens, served
     in-process with the run's settings: the dashboard's sensors page (every sensor with
-    its newest value) for the fleet's user, and one sensor's job list through the API."""
+    its newest value) for the fleet's user and one sensor's job list through the API;
+    and of the query every POST makes for the sensors using the posted one as a
+    regressor."""
     import re
     from unittest.mock import patch
 
