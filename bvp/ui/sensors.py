@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 from flask import abort, current_app, render_template, request
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bvp.data.beliefs import latest_beliefs, newest_measured_values
@@ -30,6 +31,7 @@ from bvp.ui.forms import WindowForm
 
 DEFAULT_DAYS = 3
 BAND = (0.1, 0.9)
+PAGE_SIZE = 100  # sensors per page: a fleet of 10,000 took 1.2 s to render on one
 
 
 @dataclass
@@ -71,9 +73,20 @@ class SensorPage:
 @dashboard.get("/sensors")
 def sensors():
     stale_after = parse_duration(current_app.config["DASHBOARD_STALE_AFTER"])
+    page = request.args.get("page", 1, type=int)
     with transactional() as session:
-        rows = sensor_rows(session, account_scope(), utcnow(), stale_after)
-    return render_template("sensors.html", title="Sensors", rows=rows)
+        total = session.scalar(
+            select(func.count()).select_from(sensors_in_scope(account_scope()).subquery())
+        )
+        pages = max(1, -(-total // PAGE_SIZE))
+        if not 1 <= page <= pages:
+            abort(404, f"There is no page {page} of sensors: pages 1 to {pages}.")
+        rows = sensor_rows(
+            session, account_scope(), utcnow(), stale_after, (page - 1) * PAGE_SIZE, PAGE_SIZE
+        )
+    return render_template(
+        "sensors.html", title="Sensors", rows=rows, total=total, page=page, pages=pages
+    )
 
 
 @dashboard.get("/sensors/<int:sensor_id>")
@@ -97,12 +110,20 @@ def sensor(sensor_id: int):
 
 
 def sensor_rows(
-    session: Session, account_id: int | None, now: datetime, stale_after: timedelta
+    session: Session,
+    account_id: int | None,
+    now: datetime,
+    stale_after: timedelta,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[SensorRow]:
-    """The sensors in scope, each with its latest measured value and how old it is
-    (three queries however many sensors)."""
-    query = sensors_in_scope(account_id).options(
-        selectinload(Sensor.asset).selectinload(Asset.account)
+    """The sensors in scope (``limit`` of them from ``offset``, by id), each with its
+    latest measured value and how old it is (three queries however many sensors)."""
+    query = (
+        sensors_in_scope(account_id)
+        .options(selectinload(Sensor.asset).selectinload(Asset.account))
+        .offset(offset)
+        .limit(limit)
     )
     sensors = list(session.scalars(query))
     newest = newest_measured_values(session, [sensor.id for sensor in sensors])

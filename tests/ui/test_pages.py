@@ -74,6 +74,21 @@ def test_admins_see_every_accounts_sensors(signed_in, world):
     assert '<th scope="col">Account</th>' in page.text
 
 
+def test_a_fleet_is_shown_a_page_of_sensors_at_a_time(signed_in, world, monkeypatch):
+    monkeypatch.setattr("bvp.ui.sensors.PAGE_SIZE", 1)  # two sensors: two pages
+    admin = signed_in("admin", "north")
+    first = admin.get("/dashboard/sensors")
+    assert "2 sensors (page 1 of 2)" in first.text
+    assert "north PV power" in first.text and "south PV power" not in first.text
+    assert 'href="/dashboard/sensors?page=2" rel="next"' in first.text
+    second = admin.get("/dashboard/sensors?page=2")
+    assert "south PV power" in second.text and "north PV power" not in second.text
+    assert 'href="/dashboard/sensors?page=1" rel="prev"' in second.text
+    assert 'rel="next"' not in second.text
+    beyond = admin.get("/dashboard/sensors?page=3")
+    assert beyond.status_code == 404 and "pages 1 to 2" in beyond.text
+
+
 # --- a sensor --------------------------------------------------------------------------
 
 
