@@ -8,12 +8,11 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 from flask import abort, current_app, render_template, request
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bvp.data.beliefs import latest_beliefs, newest_measured_values
 from bvp.data.models import Asset, ModelSelection, Sensor, TrainedModel
-from bvp.data.models.sensors import find_sensor, sensors_in_scope
+from bvp.data.models.sensors import count_sensors_in_scope, find_sensor, sensors_in_scope
 from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, utcnow
@@ -75,9 +74,7 @@ def sensors():
     stale_after = parse_duration(current_app.config["DASHBOARD_STALE_AFTER"])
     page = request.args.get("page", 1, type=int)
     with transactional() as session:
-        total = session.scalar(
-            select(func.count()).select_from(sensors_in_scope(account_scope()).subquery())
-        )
+        total = count_sensors_in_scope(session, account_scope())
         pages = max(1, -(-total // PAGE_SIZE))
         if not 1 <= page <= pages:
             abort(404, f"There is no page {page} of sensors: pages 1 to {pages}.")

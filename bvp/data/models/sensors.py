@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Interval, Select, String, UniqueConstraint, or_, select
+from sqlalchemy import (
+    ForeignKey,
+    Interval,
+    Select,
+    String,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -43,6 +52,12 @@ def sensors_in_scope(account_id: int | None) -> Select[tuple[Sensor]]:
     """Sensors of one account (None: of all accounts, for admins)."""
     query = select(Sensor).join(Asset).order_by(Sensor.id)
     return query if account_id is None else query.where(Asset.account_id == account_id)
+
+
+def count_sensors_in_scope(session: Session, account_id: int | None) -> int:
+    return session.scalar(
+        select(func.count()).select_from(sensors_in_scope(account_id).order_by(None).subquery())
+    )
 
 
 def find_sensor(session: Session, sensor_id: int, account_id: int | None) -> Sensor | None:
