@@ -73,14 +73,13 @@ class SensorPage:
 def sensors():
     stale_after = parse_duration(current_app.config["DASHBOARD_STALE_AFTER"])
     page = request.args.get("page", 1, type=int)
+    scope = account_scope()
     with transactional() as session:
-        total = count_sensors_in_scope(session, account_scope())
+        total = count_sensors_in_scope(session, scope)
         pages = max(1, -(-total // PAGE_SIZE))
         if not 1 <= page <= pages:
             abort(404, f"There is no page {page} of sensors: pages 1 to {pages}.")
-        rows = sensor_rows(
-            session, account_scope(), utcnow(), stale_after, (page - 1) * PAGE_SIZE, PAGE_SIZE
-        )
+        rows = sensor_rows(session, scope, utcnow(), stale_after, (page - 1) * PAGE_SIZE, PAGE_SIZE)
     return render_template(
         "sensors.html", title="Sensors", rows=rows, total=total, page=page, pages=pages
     )
