@@ -9,10 +9,21 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
+    license_files=["LICENSE"],
     python_requires=">=3.11",
-    packages=find_packages(include=["bvp", "bvp.*"]),
+    # The migrations stay at the repository's top level (`flask db migrate` writes there)
+    # and ship inside the package as bvp.migrations: an installed BVP can `flask db upgrade`.
+    packages=[
+        *find_packages(include=["bvp", "bvp.*"]),
+        "bvp.migrations",
+        "bvp.migrations.versions",
+    ],
+    package_dir={"bvp.migrations": "migrations"},
     include_package_data=True,
-    package_data={"bvp.ui": ["templates/*.html", "static/*"]},  # the dashboard's pages
+    package_data={
+        "bvp.ui": ["templates/*.html", "static/*"],  # the dashboard's pages
+        "bvp.migrations": ["alembic.ini", "script.py.mako"],
+    },
     install_requires=[
         "flask>=3.0,<4",
         "sqlalchemy>=2.0.30,<2.1",
@@ -91,5 +102,5 @@ setup(
             "honcho>=2,<3",  # the Procfile, run as operators run it (tests/test_procfile.py)
         ],
     },
-    entry_points={"flask.commands": []},
+    entry_points={"console_scripts": ["bvp = bvp.cli.main:main"]},
 )
