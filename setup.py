@@ -1,6 +1,6 @@
 """BVP: an energy forecasting platform on PostgreSQL and Redis."""
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="bvp",
@@ -11,17 +11,13 @@ setup(
     license="Apache-2.0",
     license_files=["LICENSE"],
     python_requires=">=3.11",
-    # The migrations stay at the repository's top level (`flask db migrate` writes there)
-    # and ship inside the package as bvp.migrations: an installed BVP can `flask db upgrade`.
-    packages=[
-        *find_packages(include=["bvp", "bvp.*"]),
-        "bvp.migrations",
-        "bvp.migrations.versions",
-    ],
-    package_dir={"bvp.migrations": "migrations"},
+    # bvp/migrations is a link to the repository's migrations/ (where `flask db migrate`
+    # writes): they ship inside the package, so an installed BVP can `flask db upgrade`.
+    packages=find_namespace_packages(include=["bvp", "bvp.*"], exclude=["*.__pycache__"]),
     include_package_data=True,
     package_data={
-        "bvp.ui": ["templates/*.html", "static/*"],  # the dashboard's pages
+        "bvp.ui.templates": ["*.html"],  # the dashboard's pages
+        "bvp.ui.static": ["*"],
         "bvp.migrations": ["alembic.ini", "script.py.mako"],
     },
     install_requires=[

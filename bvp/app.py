@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,8 +16,8 @@ from bvp.data.db import Base, init_engine
 from bvp.data.transactional import rollback_unfinished
 from bvp.embedded import with_embedded_servers
 
-# The repository's migrations/, installed as the bvp.migrations package (setup.py)
-MIGRATIONS_DIR = Path(importlib.util.find_spec("bvp.migrations").submodule_search_locations[0])
+# The repository's migrations/ (bvp/migrations links to it), inside an installed package
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 migrate = Migrate()
 
 

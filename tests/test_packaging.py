@@ -34,14 +34,21 @@ def wheel(tmp_path_factory):
         capture_output=True,
     ).stdout.split(b"\0")
     for name in filter(None, (n.decode() for n in listed)):
-        if (REPO / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            (source / name).write_bytes((REPO / name).read_bytes())
+        original, copy = REPO / name, source / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if original.is_symlink():  # bvp/migrations -> ../migrations
+            copy.symlink_to(os.readlink(original))
+        elif original.is_file():
+            copy.write_bytes(original.read_bytes())
     dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", dist, source],
-        check=True,
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", dist, source],
+        capture_output=True,
+        text=True,
     )
+    assert built.returncode == 0, built.stdout + built.stderr
+    # setuptools names every directory it would leave out of the wheel
+    assert "is absent from the `packages` configuration" not in built.stdout + built.stderr
     return next(dist.glob("bvp-*.whl"))
 
 

@@ -21,6 +21,7 @@ from bvp.data.beliefs import BeliefsError
 from bvp.data.resampling import ResolutionError
 from bvp.data.units import UnitError
 from bvp.data.utc import NaiveDatetimeError
+from bvp.ingestion.upload import UploadError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,15 @@ def flatten_messages(messages: Any, path: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            if not path and key in ("json", "query", "form", "files", "headers", "view_args"):
+            if not path and key in (
+                "json",
+                "query",
+                "form",
+                "files",
+                "multipart",
+                "headers",
+                "view_args",
+            ):
                 child = ""
             elif isinstance(key, int) or str(key).isdigit():
                 child = f"{path}[{key}]"
@@ -112,6 +121,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(BeliefsError)
     @app.errorhandler(UnitError)
     @app.errorhandler(ResolutionError)
+    @app.errorhandler(UploadError)
     def handle_input_error(error: ValueError):
         field = getattr(error, "field", None) or "_body"
         index = getattr(error, "index", None)

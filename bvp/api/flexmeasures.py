@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
+from functools import reduce
 
 import pandas as pd
 from flask import current_app, jsonify
 from flask_smorest import Blueprint, abort
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -30,6 +32,7 @@ from bvp.api.auth import (
 )
 from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented
 from bvp.api.fields import AwareDateTime, Duration, Values
+from bvp.api.multipart import MULTIPART
 from bvp.api.schemas import TokenRequestSchema
 from bvp.api.sensor_data import store_for_caller
 from bvp.api.tokens import log_in
@@ -44,6 +47,7 @@ from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, to_utc
 from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
 from bvp.forecasting.pipeline import MAX_HORIZON, forecaster_source_ids, latest_origin
+from bvp.ingestion.upload import MEASURED_INSTANTLY, add_uploads, store_upload
 from bvp.limits import login_limit
 from bvp.queues import redis_connection
 
@@ -168,6 +172,50 @@ def post_data(body, sensor_id: int):
     )
     store_for_caller(sensor_id, series)
     return jsonify(status="PROCESSED", message="Request has been processed.")
+
+
+class FmUploadSchema(Schema):
+    files = fields.List(Upload(), data_key="uploaded-files", required=True)
+    unit = fields.String(validate=validate.Length(min=1, max=20))
+    measured_instantly = fields.Boolean(
+        data_key="belief-time-measured-instantly", load_default=False
+    )
+
+
+@fm.post("/sensors/<int:sensor_id>/data/upload")
+@fm.arguments(FmUploadSchema, location=MULTIPART)
+@fm.alt_response(200, schema=FmStatusSchema, success=True)
+@errors_documented(fm, {403: FORBIDDEN, 404: NOT_FOUND})
+def upload_data(form, sensor_id: int):
+    """CSV files of (event start, value), as FlexMeasures takes them: in the sensor's unit
+    unless ``unit`` says otherwise; believed now, or when each event ended with
+    ``belief-time-measured-instantly``. One bad file stores none of them."""
+    contents = [file.read() for file in form["files"]]
+    belief_time = MEASURED_INSTANTLY if form["measured_instantly"] else None
+
+    def store_all(session, sensor, source_id):
+        uploads = [
+            store_upload(
+                session,
+                sensor,
+                content,
+                source_id,
+                field=f"uploaded-files[{i}]",
+                unit=form.get("unit"),
+                default_unit=sensor.unit,
+                belief_time=belief_time,
+            )
+            for i, content in enumerate(contents)
+        ]
+        return reduce(add_uploads, uploads)
+
+    upload, _ = store_for_caller(sensor_id, store_all)
+    stored = upload.result
+    return jsonify(
+        status="PROCESSED",
+        message=f"Request has been processed: {upload.rows} rows, {stored.created} new, "
+        f"{stored.updated} changed, {stored.unchanged} unchanged values.",
+    )
 
 
 @fm.get("/sensors/<int:sensor_id>/data")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bvp.api.fields import AwareDateTime, Duration, TimeZone, Values
@@ -76,6 +77,25 @@ class PostDataResultSchema(Schema):
     jobs_pending = fields.Boolean(
         metadata={"description": "True when the job queue was unreachable; data is stored."}
     )
+
+
+class UploadSchema(Schema):
+    file = Upload(required=True, metadata={"description": "CSV: event start, value."})
+    unit = fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "The values' unit; default: the header's, as `value [kW]`."},
+    )
+    timezone = TimeZone(
+        metadata={"description": "The local time of timestamps without a UTC offset."}
+    )
+    prior = AwareDateTime(
+        metadata={"description": "When the values were known; default: each event's end."}
+    )
+
+
+class UploadResultSchema(PostDataResultSchema):
+    rows = fields.Integer(metadata={"description": "Events (lines) in the file."})
+    empty_values = fields.Integer(metadata={"description": "Lines without a value."})
 
 
 class GetDataQuerySchema(Schema):

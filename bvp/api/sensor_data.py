@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from flask import Response, current_app
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from bvp.api.auth import (
     WRITE_DATA_ROLES,
@@ -19,14 +21,18 @@ from bvp.api.auth import (
     require_role,
 )
 from bvp.api.errors import FORBIDDEN, errors_documented
+from bvp.api.multipart import MULTIPART
 from bvp.api.schemas import (
     GetDataQuerySchema,
     PostDataResultSchema,
     PostDataSchema,
     SensorDataSchema,
     SensorForecastsSchema,
+    UploadResultSchema,
+    UploadSchema,
 )
 from bvp.data.beliefs import SaveResult, probabilities_present
+from bvp.data.models import Sensor
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.sensors import find_sensor
 from bvp.data.sensor_data import (
@@ -39,6 +45,7 @@ from bvp.data.sensor_data import (
 from bvp.data.transactional import transactional
 from bvp.forecasting.jobs import JobSettings, PendingJobs, enqueue_after_commit
 from bvp.forecasting.pipeline import forecaster_source_ids
+from bvp.ingestion.upload import MEASURED_INSTANTLY, Upload, store_upload
 
 sensor_data = Blueprint(
     "sensor_data", __name__, url_prefix="/api/v1/sensors", description="Sensor data"
@@ -61,6 +68,42 @@ def post_data(body, sensor_id: int):
     resolution = body.get("resolution") or resolution_from_duration(body["duration"], len(values))
     series = PostedSeries(body["start"], resolution, values, body["unit"], body.get("prior"))
     result, jobs = store_for_caller(sensor_id, series, body.get("source"))
+    return _stored(result, jobs)
+
+
+@sensor_data.post("/<int:sensor_id>/data/upload")
+@sensor_data.arguments(UploadSchema, location=MULTIPART)
+@sensor_data.response(200, UploadResultSchema)
+@errors_documented(sensor_data, {403: FORBIDDEN, 404: "No such sensor (or not yours)."})
+@sensor_data.alt_response(
+    422, description="A bad file or field; nothing is stored. Errors name the line and column."
+)
+def upload_data(form, sensor_id: int):
+    """Store a CSV file: a header line, then one event per line, its start and its value.
+
+    Timestamps carry UTC offsets, or are local times in ``timezone``; the unit is the
+    ``unit`` field's, else the header's (``value [kW]``, as ``GET ...?format=csv``
+    writes). Values are known when their event ended (uploading the same file again
+    stores nothing), or at ``prior``. A file with any bad line stores nothing.
+    """
+    prior = form.get("prior") or MEASURED_INSTANTLY
+    content = form["file"].read()
+    upload, jobs = store_for_caller(
+        sensor_id,
+        lambda session, sensor, source_id: store_upload(
+            session,
+            sensor,
+            content,
+            source_id,
+            unit=form.get("unit"),
+            timezone=form.get("timezone"),
+            belief_time=prior,
+        ),
+    )
+    return {"rows": upload.rows, "empty_values": upload.empty, **_stored(upload.result, jobs)}
+
+
+def _stored(result: SaveResult, jobs: PendingJobs) -> dict:
     return {
         "created": result.created,
         "updated": result.updated,
@@ -71,11 +114,15 @@ def post_data(body, sensor_id: int):
     }
 
 
+Store = Callable[[Session, Sensor, int], SaveResult | Upload]
+
+
 def store_for_caller(
-    sensor_id: int, series: PostedSeries, label: str | None = None
-) -> tuple[SaveResult, PendingJobs]:
+    sensor_id: int, what: PostedSeries | Store, label: str | None = None
+) -> tuple[SaveResult | Upload, PendingJobs]:
     """One transaction: the caller's sensor (404 otherwise), write permission, their data
-    source, the upsert; after commit, forecasts if anything changed."""
+    source, the upsert (of a posted series, or by ``what``); after commit, forecasts if
+    anything changed."""
     jobs = PendingJobs()
     with transactional() as session:
         sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
@@ -83,12 +130,16 @@ def store_for_caller(
         user = current_user()
         name = f"{label} ({user.email})" if label else user.email
         source = get_or_create_source(session, name, "user", user_id=user.id)
-        result = store_posted_series(session, sensor, series, source.id)
+        if isinstance(what, PostedSeries):
+            stored = store_posted_series(session, sensor, what, source.id)
+        else:
+            stored = what(session, sensor, source.id)
+        result = stored.result if isinstance(stored, Upload) else stored
         if result.created or result.updated:
             jobs = enqueue_after_commit(
                 session, sensor.id, JobSettings.from_config(current_app.config)
             )
-    return result, jobs
+    return stored, jobs
 
 
 @sensor_data.get("/<int:sensor_id>/data")

@@ -158,15 +158,15 @@ def _fingerprint(password_hash: str) -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Back to the dashboard page that asked for a sign-in; never to another site, nor to
-    signing in or out again."""
+    """Back to the dashboard page (or the job queues' page) that asked for a sign-in;
+    never to another site, nor to signing in or out again."""
     if target and "\\" not in target and not any(ord(c) < 32 for c in target):
         parts = urlsplit(target)
         page = parts.path.removeprefix(URL_PREFIX + "/")
         if (
             not parts.scheme
             and not parts.netloc
-            and parts.path.startswith(URL_PREFIX + "/")
+            and parts.path.startswith((URL_PREFIX + "/", "/rq/"))
             and page not in ("login", "logout")
         ):
             return target

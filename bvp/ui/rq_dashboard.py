@@ -1,8 +1,8 @@
 """rq-dashboard at /rq, for admins only.
 
-An admin signed in to the dashboard is let in by that session; other browsers get a
-Basic-auth prompt (an admin's email and password); scripts may send an admin's bearer
-token. Everyone else gets 401, or 403 when signed in without the role. Requests that
+An admin signed in to the dashboard is let in by that session; other browsers are sent to
+the dashboard's sign-in and back; scripts may send an admin's email and password (Basic
+auth) or bearer token. Everyone else gets 401, or 403 when signed in without the role. Requests that
 another site's page makes are refused (Basic credentials and cookies travel with them,
 and some of rq-dashboard's actions are plain GETs), except following a link to a page.
 """
@@ -13,7 +13,7 @@ import warnings
 from urllib.parse import urlsplit
 
 import rq_dashboard
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, redirect, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from rq_dashboard import default_settings
@@ -59,6 +59,9 @@ def _admins_only() -> Response | None:
         return Response("Requests from another site cannot act on the job queues.", 403)
     user = _caller()
     if user is None:
+        if "Authorization" not in request.headers and request.accept_mimetypes.accept_html:
+            # a browser: to the dashboard's sign-in, and back here after it
+            return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
         return Response(
             "Sign in as an admin to see the job queues.",
             401,

@@ -18,6 +18,9 @@ def test_admins_see_the_queues_and_no_one_else(app, world, redis):
     client = app.test_client()
     anonymous = client.get("/rq/")
     assert anonymous.status_code == 401 and "Basic" in anonymous.headers["WWW-Authenticate"]
+    browser = client.get("/rq/", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert browser.status_code == 302
+    assert browser.headers["Location"] == "/dashboard/login?next=/rq/"
     assert client.get("/rq/", headers=basic("account-admin@north.example")).status_code == 403
     assert client.get("/rq/", headers=basic("admin@north.example", "wrong")).status_code == 401
     page = client.get("/rq/", headers=basic("admin@north.example"))
