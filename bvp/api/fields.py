@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 from marshmallow import ValidationError, fields
 
-from bvp.data.utc import iso_duration
+from bvp.data.utc import is_time_zone, iso_duration
 
 # Weeks, or days and smaller: months and years have no fixed length. Not pandas' parser:
 # it reads P1M as one minute, P0.5D as five days and PT1.5H as 5 h 0 min 1 s.
@@ -78,10 +77,8 @@ class TimeZone(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            ZoneInfo(text)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationError("Not an IANA time zone (e.g. Europe/Amsterdam).") from None
+        if not is_time_zone(text):
+            raise ValidationError("Not an IANA time zone (e.g. Europe/Amsterdam).")
         return text
 
 

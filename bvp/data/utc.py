@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,15 @@ def _aware_index_or_none(values, field: str) -> pd.DatetimeIndex | None:
             return None  # mixed zones or naive ones among them
         return index if index.tz is not None else None
     return None
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone (Europe/Amsterdam), as sensors and files use."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def utcnow() -> datetime:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator
 
+from bvp.data.utc import is_time_zone
 from bvp.forecasting.jobs import parse_duration
 
 _WORDS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
@@ -65,10 +65,8 @@ def _duration(text: str) -> str:
 
 
 def _timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not an IANA time zone") from None
+    if not is_time_zone(name):
+        raise ValueError(f"{name!r} is not an IANA time zone")
     return name
 
 

@@ -23,7 +23,17 @@ dashboard = Blueprint(
 
 def register_dashboard(app: Flask) -> None:
     # The page modules attach their routes to the blueprint when first imported.
-    from bvp.ui import auth, errors, ingestion, jobs, metrics, security, sensors, vendor  # noqa: F401
+    from bvp.ui import (  # noqa: F401
+        auth,
+        errors,
+        ingestion,
+        jobs,
+        metrics,
+        security,
+        sensor_actions,
+        sensors,
+        vendor,
+    )
     from bvp.ui.formatting import register_filters
 
     _check_settings(app)

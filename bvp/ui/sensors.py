@@ -27,6 +27,14 @@ from bvp.ui import dashboard
 from bvp.ui.auth import account_scope
 from bvp.ui.charts import SensorReadings, figure_json, sensor_figure
 from bvp.ui.forms import WindowForm
+from bvp.ui.sensor_actions import (
+    FORECAST_ROLES,
+    WRITE_DATA_ROLES,
+    ActionForm,
+    UploadForm,
+    can,
+    followed_jobs,
+)
 
 DEFAULT_DAYS = 3
 BAND = (0.1, 0.9)
@@ -100,7 +108,14 @@ def sensor(sensor_id: int):
             sensor_figure(page.readings, found.unit, found.timezone, page.start, page.end)
         )
     html = render_template(
-        "sensor.html", title=page.sensor.name, page=page, form=form, figure=figure
+        "sensor.html",
+        title=page.sensor.name,
+        page=page,
+        form=form,
+        figure=figure,
+        upload_form=UploadForm() if can(WRITE_DATA_ROLES) else None,
+        action_form=ActionForm() if can(FORECAST_ROLES) else None,
+        jobs=followed_jobs(sensor_id),
     )
     return html, 200 if valid else 400
 

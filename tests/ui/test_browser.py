@@ -323,3 +323,39 @@ def test_keyboard_alone_skips_to_the_content_and_follows_the_navigation(visit, s
     keyboard.press("Enter")
     tab.page.wait_for_url("**/dashboard/jobs")
     tab.assert_clean()
+
+
+def test_csv_upload_from_the_sensor_page_stores_nothing_from_a_bad_file(visit, sample):
+    """Last in this module: it adds a measurement to the sample data."""
+    tab = visit()
+    tab.sign_in(ADMIN)
+    tab.go(f"/dashboard/sensors/{sample['pv']}")
+
+    def beliefs() -> int:
+        with get_engine().connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM timed_belief")).scalar_one()
+
+    def upload(name: str, content: str) -> None:
+        files = [{"name": name, "mimeType": "text/csv", "buffer": content.encode()}]
+        tab.page.get_by_label("CSV file").set_input_files(files)
+        tab.page.get_by_role("button", name="Upload").click()
+        tab.page.wait_for_load_state()
+
+    before = beliefs()
+    header = "event_start,value [kW]\n"
+    upload("bad.csv", header + "2016-10-14T00:00:00-06:00,1.5\n2016-10-14T00:15:00,2\n")
+    error = tab.page.locator(".message.error")
+    assert "Nothing stored from bad.csv: line 3, column 'event_start'" in error.inner_text()
+    assert "has no UTC offset" in error.inner_text()
+    assert beliefs() == before
+    upload("good.csv", header + "2016-10-14T00:00:00-06:00,1.5\n")
+    assert "good.csv: 1 lines, 1 values new" in tab.page.locator(".message.info").inner_text()
+    assert beliefs() == before + 1
+    # the forecasting jobs the upload queued, followed on the page (no worker runs them here)
+    status = tab.page.locator("#jobs .job-status").first
+    assert status.inner_text() == "queued"
+    tab.page.get_by_role("button", name="Choose model").click()
+    tab.page.wait_for_url("**#jobs")
+    assert f"select-model-s{sample['pv']}" in tab.page.locator("#jobs").inner_text()
+    tab.screenshot("sensor-actions")
+    tab.assert_clean()
