@@ -122,6 +122,49 @@ class SensorDataSchema(Schema):
     values = Values(metadata={"description": "One per resolution step; null where unknown."})
 
 
+class StatsQuerySchema(Schema):
+    start = AwareDateTime(metadata={"description": "Only events starting at or after this."})
+    end = AwareDateTime(metadata={"description": "Only events starting before this."})
+
+    @validates_schema
+    def _window(self, data, **_kwargs):
+        if "start" in data and "end" in data and data["end"] <= data["start"]:
+            raise ValidationError("Must be after start.", "end")
+
+
+class SeriesStatsSchema(Schema):
+    first_event_start = fields.AwareDateTime()
+    last_event_start = fields.AwareDateTime()
+    count = fields.Integer(metadata={"description": "Events with a value."})
+    min = fields.Float()
+    max = fields.Float()
+    mean = fields.Float()
+    slots = fields.Integer(
+        metadata={"description": "Events the sensor's resolution has in the span counted."}
+    )
+    share_missing = fields.Float(metadata={"description": "1 - count / slots."})
+
+
+class SourceStatsSchema(SeriesStatsSchema):
+    source_id = fields.Integer()
+    source = fields.String(metadata={"description": "The data source's name."})
+    source_type = fields.String(metadata={"example": "user"})
+
+
+class SensorStatsSchema(Schema):
+    sensor_id = fields.Integer()
+    unit = fields.String(metadata={"description": "Of every value here: the sensor's."})
+    resolution = Duration()
+    start = fields.AwareDateTime(allow_none=True)
+    end = fields.AwareDateTime(allow_none=True)
+    measured = fields.Nested(
+        SeriesStatsSchema,
+        allow_none=True,
+        metadata={"description": "Every source but forecasters; null if none measured."},
+    )
+    sources = fields.List(fields.Nested(SourceStatsSchema))
+
+
 class AccountSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))

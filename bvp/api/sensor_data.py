@@ -1,4 +1,5 @@
-"""POST/GET /api/v1/sensors/<id>/data and GET /api/v1/sensors/<id>/forecasts."""
+"""POST/GET /api/v1/sensors/<id>/data, GET /api/v1/sensors/<id>/forecasts and
+GET /api/v1/sensors/<id>/stats."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from bvp.api.schemas import (
     PostDataSchema,
     SensorDataSchema,
     SensorForecastsSchema,
+    SensorStatsSchema,
+    StatsQuerySchema,
     UploadResultSchema,
     UploadSchema,
 )
@@ -42,6 +45,7 @@ from bvp.data.sensor_data import (
     resolution_from_duration,
     store_posted_series,
 )
+from bvp.data.sensor_stats import sensor_statistics
 from bvp.data.transactional import transactional
 from bvp.forecasting.jobs import JobSettings, PendingJobs, enqueue_after_commit
 from bvp.forecasting.pipeline import forecaster_source_ids
@@ -159,6 +163,31 @@ def get_forecasts(query, sensor_id: int):
     """The latest forecast per event (as of a time, if given), on a regular grid, with
     when each was made, how far ahead, and other quantiles when present."""
     return _read(query, sensor_id, forecasts=True)
+
+
+@sensor_data.get("/<int:sensor_id>/stats")
+@sensor_data.arguments(StatsQuerySchema, location="query")
+@sensor_data.response(200, SensorStatsSchema)
+@errors_documented(sensor_data, {404: "No such sensor (or not yours)."})
+@sensor_data.alt_response(422, description="Invalid input (a naive start or end); errors name it.")
+def get_stats(query, sensor_id: int):
+    """First and last event, count, min, max, mean and the share of missing events, per
+    data source and for all measurements together, in one query.
+
+    - Only the values themselves count (the median; other quantiles of forecasts do not).
+    - Per source, over that source's latest belief per event: a value posted again or
+      corrected counts once, as its most recent belief.
+    - `measured`: the latest belief per event among every source that is not a
+      forecaster, what `GET .../data` reads; null when nothing was measured.
+    - `start` and `end` (each optional, with a UTC offset) keep events with
+      `start <= event start < end`.
+    - Values are in the sensor's unit. `share_missing` is `1 - count / slots`, `slots`
+      being the events of the sensor's resolution from `start` (else the first event)
+      to `end` (else the end of the last event).
+    """
+    with transactional() as session:
+        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
+        return sensor_statistics(session, sensor, query.get("start"), query.get("end"))
 
 
 def _read(query: dict, sensor_id: int, forecasts: bool):

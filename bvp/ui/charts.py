@@ -12,7 +12,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io
@@ -86,24 +88,38 @@ class TimeAxis:
 
 
 def sensor_figure(
-    readings: SensorReadings, unit: str, timezone: str, start: datetime, end: datetime
+    readings: SensorReadings,
+    unit: str,
+    timezone: str,
+    start: datetime,
+    end: datetime,
+    *,
+    resolution: timedelta,
 ) -> go.Figure:
-    """Measurements, the p50 forecast and its p10–p90 band over [start, end)."""
+    """Measurements, the p50 forecast and its p10–p90 band over [start, end).
+
+    Each series is drawn on the sensor's grid (``resolution``), with a null for every
+    missing event, and plotly leaves those out: a gap in the data is a gap in its line,
+    not a straight ramp from the last value before it to the first after. The band is
+    drawn as one shaded area per stretch without a gap (plotly's fill between two traces
+    would bridge a gap with a slanted area).
+    """
     axis = TimeAxis.at(timezone, end - timedelta(microseconds=1))
     value = f"%{{y:.4~g}} {html.escape(unit)}"
     figure = go.Figure()
-    band = readings.band.dropna()
-    if not band.empty:
-        # Upper edge first, then the lower edge filled up to it: one shaded band.
+    for run, band in enumerate(stretches(readings.band.dropna(), resolution)):
+        # Upper edge first, then the lower edge filled up to it: one shaded area.
         for probability, name, fill, legend in (
             (0.9, "p90", None, False),
-            (0.1, "p10–p90", "tonexty", True),
+            (0.1, "p10–p90", "tonexty", run == 0),
         ):
             figure.add_scatter(
                 x=axis.positions(band.index),
                 y=band[probability].tolist(),
                 customdata=axis.local_timestamps(band.index),
                 name=f"forecast {name}",
+                legendgroup="band",
+                legendrank=3,  # listed after the two lines
                 mode="lines",
                 line={"width": 0, "color": BAND_COLOUR},
                 fill=fill,
@@ -111,12 +127,18 @@ def sensor_figure(
                 showlegend=legend,
                 hovertemplate=f"%{{customdata}}<br>{name}: {value}<extra></extra>",
             )
-    for series, name, line in (
-        (readings.forecast, "forecast p50", {"color": FORECAST_COLOUR, "width": 2, "dash": "dash"}),
-        (readings.measured, "measured", {"color": MEASURED_COLOUR, "width": 2}),
+    for series, name, line, rank in (
+        (
+            readings.forecast,
+            "forecast p50",
+            {"color": FORECAST_COLOUR, "width": 2, "dash": "dash"},
+            2,
+        ),
+        (readings.measured, "measured", {"color": MEASURED_COLOUR, "width": 2}, 1),
     ):
         if series.empty:
             continue
+        series = on_grid(series, resolution)
         figure.add_scatter(
             x=axis.positions(series.index),
             y=series.tolist(),
@@ -124,6 +146,7 @@ def sensor_figure(
             name=name,
             mode="lines",
             line=line,
+            legendrank=rank,
             connectgaps=False,
             hovertemplate=f"%{{customdata}}<br>{name}: {value}<extra></extra>",
         )
@@ -144,6 +167,39 @@ def sensor_figure(
         **_common_layout(),
     )
     return figure
+
+
+def on_grid(series: pd.Series | pd.DataFrame, resolution: timedelta):
+    """``series`` with a NaN row for every event of the grid through its first event that
+    it lacks, up to its last (its own events all kept, also any off that grid)."""
+    if len(series.index) < 2:
+        return series
+    grid = pd.date_range(series.index[0], series.index[-1], freq=resolution)
+    return series.reindex(series.index.union(grid))
+
+
+def stretches(frame: pd.DataFrame, resolution: timedelta) -> list[pd.DataFrame]:
+    """``frame`` cut where a step between its rows is longer than ``resolution``."""
+    steps = frame.index.to_series().diff().to_numpy()
+    cuts = [0, *np.flatnonzero(steps > np.timedelta64(resolution)).tolist(), len(frame)]
+    return [frame.iloc[a:b] for a, b in pairwise(cuts) if b > a]
+
+
+def sensor_caption(readings: SensorReadings, name: str, unit: str, timezone: str) -> str:
+    """What the sensor's chart shows, and only that: the forecast's line and band are
+    named only when the chart has them."""
+    shown = []
+    if not readings.measured.empty:
+        shown.append(f"Measured {name} ({unit})")
+    if not readings.forecast.empty:
+        forecast = "the median (p50) forecast as a dashed line"
+        shown.append(forecast if shown else f"{name} ({unit}): {forecast}")
+    if not readings.band.dropna().empty:
+        shown.append("the p10–p90 forecast band shaded")
+    if not shown:
+        return ""
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return f"{listed}, in {timezone} time. Hover a point for its exact local time."
 
 
 def accuracy_figure(rows: list[dict]) -> go.Figure:

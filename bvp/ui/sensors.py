@@ -25,7 +25,7 @@ from bvp.forecasting.pipeline import (
 )
 from bvp.ui import dashboard
 from bvp.ui.auth import account_scope
-from bvp.ui.charts import SensorReadings, figure_json, sensor_figure
+from bvp.ui.charts import SensorReadings, figure_json, sensor_caption, sensor_figure
 from bvp.ui.forms import WindowForm
 from bvp.ui.sensor_actions import (
     FORECAST_ROLES,
@@ -102,17 +102,28 @@ def sensor(sensor_id: int):
         if found is None:
             abort(404, f"There is no sensor {sensor_id}.")
         page = sensor_page(session, found, form if valid else WindowForm())
-    figure = None
+    if valid:
+        show_window(form, found.timezone, page.start, page.end)
+    figure = caption = None
     if not page.readings.empty:
         figure = figure_json(
-            sensor_figure(page.readings, found.unit, found.timezone, page.start, page.end)
+            sensor_figure(
+                page.readings,
+                found.unit,
+                found.timezone,
+                page.start,
+                page.end,
+                resolution=found.event_resolution,
+            )
         )
+        caption = sensor_caption(page.readings, found.name, found.unit, found.timezone)
     html = render_template(
         "sensor.html",
         title=page.sensor.name,
         page=page,
         form=form,
         figure=figure,
+        caption=caption,
         upload_form=UploadForm() if can(WRITE_DATA_ROLES) else None,
         action_form=ActionForm() if can(FORECAST_ROLES) else None,
         jobs=followed_jobs(sensor_id),
@@ -213,6 +224,16 @@ def chart_window(form: WindowForm, sensor: Sensor, default_end: datetime):
     if first:
         return _midnight(first, sensor), _midnight(first + days, sensor)
     return default_end - days, default_end
+
+
+def show_window(form: WindowForm, timezone: str, start: datetime, end: datetime) -> None:
+    """Put the window shown into the form's date pickers: its first and last local days
+    (the end is exclusive), so the pickers never sit empty beside a chart and "Show"
+    shows those days whole."""
+    first = pd.Timestamp(start).tz_convert(timezone).date()
+    last = (pd.Timestamp(end) - pd.Timedelta(microseconds=1)).tz_convert(timezone).date()
+    form.start.data, form.end.data = first, last
+    form.start.raw_data = form.end.raw_data = None  # rendered from data, not as typed
 
 
 def _default_end(session: Session, sensor: Sensor, origin: datetime | None) -> datetime:

@@ -15,6 +15,7 @@ def test_openapi_document_is_valid_and_complete(app, db):
         "/api/v1/sensors/{sensor_id}": {"get", "patch", "delete"},
         "/api/v1/sensors/{sensor_id}/data": {"get", "post"},
         "/api/v1/sensors/{sensor_id}/forecasts": {"get"},
+        "/api/v1/sensors/{sensor_id}/stats": {"get"},
         "/api/v1/health": {"get"},
     }.items():
         assert methods <= set(paths[path]), path

@@ -231,6 +231,32 @@ def test_sign_in_and_the_sensor_chart_shows_measurements_forecasts_and_band(visi
     tab.assert_clean()
 
 
+def test_the_date_pickers_show_the_window_on_the_chart_and_choose_another(visit, sample):
+    tab = visit()
+    tab.sign_in(ADMIN)
+    tab.page.get_by_role("link", name="AC power").click()
+    tab.wait_for_chart("sensor-chart")
+    start, end = tab.page.get_by_label("From (local date)"), tab.page.get_by_label("To (local")
+    # The chart's default window, 2016-10-11 05:00 to 2016-10-14 05:00 in Denver.
+    assert (start.input_value(), end.input_value()) == ("2016-10-11", "2016-10-14")
+    start.fill("2016-10-01")
+    end.fill("2016-10-02")
+    tab.page.get_by_role("button", name="Show").click()
+    tab.page.wait_for_url("**start=2016-10-01**")
+    traces = {t["name"]: t for t in tab.wait_for_chart("sensor-chart")}
+    assert traces["measured"]["points"] == 2 * 96
+    assert traces["measured"]["firstHover"] == "2016-10-01T00:00:00-06:00"
+    assert (start.input_value(), end.input_value()) == ("2016-10-01", "2016-10-02")
+    # The days field alone moves the window back from its end; the pickers follow it.
+    tab.page.get_by_label("Days").fill("5")
+    start.fill("")
+    tab.page.get_by_role("button", name="Show").click()
+    tab.page.wait_for_url("**days=5**")
+    tab.wait_for_chart("sensor-chart")
+    assert (start.input_value(), end.input_value()) == ("2016-09-28", "2016-10-02")
+    tab.assert_clean()
+
+
 def test_every_page_renders_without_console_errors_or_requests_leaving_localhost(visit, sample):
     tab = visit()
     tab.go("/dashboard/login")

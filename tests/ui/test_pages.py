@@ -112,6 +112,71 @@ def test_a_sensor_page_charts_measurements_forecasts_and_band_up_to_the_latest_f
     assert "naive-1d</strong> (the default" in page.text
 
 
+def figcaption(html: str) -> str:
+    found = re.search(r"<figcaption>(.*?)</figcaption>", html, re.S)
+    assert found, "the chart has no caption"
+    return found.group(1)
+
+
+def picked(html: str) -> dict[str, str | None]:
+    """The values the window's date pickers show."""
+    values = {}
+    for name in ("start", "end"):
+        field = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+        value = re.search(r'value="([^"]*)"', field)
+        values[name] = value.group(1) if value else None
+    return values
+
+
+def test_the_date_pickers_show_the_window_shown_in_local_days(signed_in, world):
+    client = signed_in("viewer")
+    url = f"/dashboard/sensors/{world.sensors['north']}"
+    # The default window, 2016-10-11 05:00 to 2016-10-14 05:00 in Denver, not empty pickers.
+    assert picked(client.get(url).text) == {"start": "2016-10-11", "end": "2016-10-14"}
+    # A start and a number of days: the last day shown is filled in.
+    page = client.get(url, query_string={"start": "2016-10-10", "days": "2"})
+    assert window_text(page.text).endswith("to 2016-10-12 00:00 UTC−06:00")
+    assert picked(page.text) == {"start": "2016-10-10", "end": "2016-10-11"}
+    # Showing what the pickers say shows the same days again.
+    again = client.get(url, query_string=picked(page.text))
+    assert window_text(again.text) == window_text(page.text)
+
+
+def test_the_caption_promises_the_band_only_when_the_chart_has_one(signed_in, world):
+    client = signed_in("viewer")
+    url = f"/dashboard/sensors/{world.sensors['north']}"
+    with_band = client.get(url)
+    assert "forecast p10–p90" in traces(with_band.text)
+    assert "p10–p90 forecast band shaded" in figcaption(with_band.text)
+    # Days before the forecast: measurements only, no band and no forecast line.
+    measured_only = client.get(url, query_string={"start": "2016-10-10", "end": "2016-10-11"})
+    assert set(traces(measured_only.text)) == {"measured"}
+    caption = figcaption(measured_only.text)
+    assert caption.startswith("Measured north PV power (kW), in America/Denver time.")
+    assert "band" not in caption and "forecast" not in caption
+
+
+def test_a_gap_in_the_measurements_is_a_gap_in_the_chart(signed_in, world, database):
+    # Measured again from local midnight after a gap (05:00 to 00:00, Oct 13 to 14).
+    with database() as db:
+        meter = db.query(DataSource).filter_by(name="meter").one()
+        measure(
+            db,
+            world.sensors["north"],
+            meter.id,
+            pd.Timestamp("2016-10-14T06:00Z"),
+            pd.Timestamp("2016-10-14T12:00Z"),
+            "America/Denver",
+        )
+    page = signed_in("viewer").get(f"/dashboard/sensors/{world.sensors['north']}")
+    measured = traces(page.text)["measured"]
+    assert measured["connectgaps"] is False
+    first_missing = measured["customdata"].index("2016-10-13T05:00:00-06:00")
+    back = measured["customdata"].index("2016-10-14T00:00:00-06:00")
+    assert measured["y"][first_missing:back] == [None] * (19 * 4)
+    assert None not in measured["y"][:first_missing] + measured["y"][back:]
+
+
 def test_a_sensor_page_shows_the_chosen_model_and_its_backtest_scores(signed_in, world, database):
     scores = {
         "gbm-quantiles": {"mae": 0.5, "mase": 0.9, "bias": 0.1, "pinball": 0.2, "coverage": 0.8},
