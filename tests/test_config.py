@@ -146,8 +146,8 @@ def test_forecasting_jobs_fork_by_default_or_run_in_the_workers_process(tmp_path
 @pytest.mark.parametrize(
     ("variable", "value", "said"),
     [
-        ("BVP_FORECAST_HORIZONS", "banana", "BVP_FORECAST_HORIZONS='banana': 'BANANA' is not"),
-        ("BVP_FORECAST_HORIZONS", "PT0S", "durations longer than zero"),
+        ("BVP_FORECAST_HORIZONS", "banana", "BVP_FORECAST_HORIZONS='banana': 'banana' is not"),
+        ("BVP_FORECAST_HORIZONS", "PT0S", "'PT0S' must be longer than zero"),
         ("BVP_FORECAST_HORIZONS", " , ", "BVP_FORECAST_HORIZONS=' , ' is not"),
         ("BVP_FORECAST_QUEUE", "fast", "BVP_FORECAST_QUEUE='fast' is not one of"),
         ("BVP_JOB_RETRIES", "-1", "BVP_JOB_RETRIES=-1 is not a whole number from 0"),

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from marshmallow import ValidationError, fields
 
-from bvp.data.utc import is_time_zone, iso_duration
-
-# Weeks, or days and smaller: months and years have no fixed length. Not pandas' parser:
-# it reads P1M as one minute, P0.5D as five days and PT1.5H as 5 h 0 min 1 s.
-ISO_DURATION = r"^P(\d+W|(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)$"
-LONGEST_DURATION = timedelta(days=36_525)  # pandas' timedeltas end at 292 years
-_ISO_DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W|(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)$"
-)
+from bvp.data.utc import ISO_DURATION, is_time_zone, iso_duration, parse_duration
 
 
 class Duration(fields.String):
@@ -35,19 +25,10 @@ class Duration(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs) -> timedelta:
         text = super()._deserialize(value, attr, data, **kwargs)
-        found = _ISO_DURATION.match(text)
-        if not found or text.endswith(("P", "T")):
-            raise ValidationError("Not an ISO 8601 duration (e.g. PT15M, PT1H, P1D).")
-        parts = {unit: float(number) for unit, number in found.groupdict().items() if number}
         try:
-            duration = timedelta(**parts)
-        except OverflowError:
-            duration = LONGEST_DURATION * 2
-        if duration > LONGEST_DURATION:
-            raise ValidationError("Longer than 100 years.")
-        if duration <= timedelta(0):
-            raise ValidationError("Must be longer than zero.")
-        return duration
+            return parse_duration(text)
+        except ValueError as error:
+            raise ValidationError(f"{str(error)[:1].upper()}{str(error)[1:]}.") from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else iso_duration(pd.Timedelta(value).to_pytimedelta())

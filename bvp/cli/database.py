@@ -23,12 +23,11 @@ from bvp.data.populate import (
     sample_sensor_ids,
 )
 from bvp.data.transactional import transactional
-from bvp.data.utc import iso_duration
+from bvp.data.utc import iso_duration, parse_duration
 from bvp.forecasting.jobs import (
     JobSettings,
     PendingJobs,
     enqueue_after_commit,
-    parse_duration,
 )
 from bvp.forecasting.pipeline import forecast_origins, make_forecast
 

@@ -27,7 +27,7 @@ class Duration(click.ParamType):
     name = "ISO 8601 duration"
 
     def convert(self, value, param, ctx) -> timedelta:
-        from bvp.forecasting.jobs import parse_duration
+        from bvp.data.utc import parse_duration
 
         if isinstance(value, timedelta):
             return value

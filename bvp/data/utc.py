@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -94,6 +95,38 @@ def _aware_index_or_none(values, field: str) -> pd.DatetimeIndex | None:
             return None  # mixed zones or naive ones among them
         return index if index.tz is not None else None
     return None
+
+
+# Weeks, or days and smaller: months and years have no fixed length. Not pandas' parser:
+# it reads P1M as one minute, P0.5D as five days and PT1.5H as 5 h 0 min 1 s.
+ISO_DURATION = r"^P(\d+W|(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)$"
+LONGEST_DURATION = timedelta(days=36_525)  # pandas' timedeltas end at 292 years
+_ISO_DURATION_PARTS = re.compile(
+    r"^P(?:(?P<weeks>\d+)W|(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?)$"
+)
+
+
+def parse_duration(text: str, *, zero: bool = False) -> timedelta:
+    """'PT6H' -> timedelta(hours=6): the one reader of ISO 8601 durations (API fields, CLI
+    options, settings, manifests, sensor attributes). Weeks, days and smaller, in capitals
+    as ISO 8601 writes them; longer than zero (or zero when ``zero``), at most 100 years.
+    Raises ValueError saying what is wrong."""
+    found = _ISO_DURATION_PARTS.match(text.strip()) if isinstance(text, str) else None
+    if not found or text.strip().endswith(("P", "T")):
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 duration of weeks, days or less (e.g. PT15M, PT1H, P1D)"
+        )
+    parts = {unit: float(number) for unit, number in found.groupdict().items() if number}
+    try:
+        duration = timedelta(**parts)
+    except OverflowError:
+        duration = LONGEST_DURATION * 2
+    if duration > LONGEST_DURATION:
+        raise ValueError(f"{text!r} is longer than 100 years")
+    if duration < timedelta(0) or (duration == timedelta(0) and not zero):
+        raise ValueError(f"{text!r} must be longer than zero")
+    return duration
 
 
 def is_time_zone(name: str) -> bool:

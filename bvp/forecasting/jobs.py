@@ -27,7 +27,7 @@ from bvp.data.models.forecast_outbox import (
 )
 from bvp.data.models.sensors import sensors_using_as_regressor
 from bvp.data.transactional import after_commit, transactional
-from bvp.data.utc import iso_duration, to_utc, utcnow
+from bvp.data.utc import iso_duration, parse_duration, to_utc, utcnow
 from bvp.forecasting.horizons import covering_horizons, reach
 from bvp.forecasting.threads import model_thread_limit
 from bvp.queues import get_queue, redis_connection
@@ -42,20 +42,6 @@ RETRY_INTERVALS = [10, 60, 300]
 def forecast_job_id(sensor_id: int, horizon: timedelta, origin: datetime) -> str:
     origin = to_utc(origin, "origin")
     return f"forecast-s{sensor_id}-h{int(horizon.total_seconds())}-o{origin:%Y%m%dT%H%M%SZ}"
-
-
-_ISO_DURATION = re.compile(r"^P(?:\d+W|(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?)$")
-
-
-def parse_duration(text: str) -> timedelta:
-    """'PT6H' -> timedelta(hours=6): ISO 8601 weeks, days and smaller. Months and years
-    have no fixed length and are refused (pandas would read "P1M" as one minute)."""
-    import pandas as pd
-
-    text = text.strip().upper()
-    if not _ISO_DURATION.match(text) or text in ("P", "PT"):
-        raise ValueError(f"{text!r} is not an ISO 8601 duration of weeks, days or less")
-    return pd.Timedelta(text).to_pytimedelta()
 
 
 def parse_horizons(text: str) -> list[timedelta]:

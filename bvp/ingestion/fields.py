@@ -9,8 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from bvp.data.utc import is_time_zone
-from bvp.forecasting.jobs import parse_duration
+from bvp.data.utc import is_time_zone, parse_duration
 
 _WORDS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
 _SCHEDULES = {
@@ -27,7 +26,7 @@ def parse_human_duration(text: str) -> timedelta:
     if match:
         return timedelta(**{f"{match.group(2).lower()}s": float(match.group(1))})
     try:
-        return parse_duration(text)
+        return parse_duration(text, zero=True)  # a lag of PT0S is no lag
     except ValueError:
         raise ValueError(
             f"{text!r} is not a duration; write e.g. 'PT2H', '2 hours' or '1 day'"

@@ -48,7 +48,7 @@ def register_dashboard(app: Flask) -> None:
 
 def _check_settings(app: Flask) -> None:
     from bvp.config import ConfigurationError
-    from bvp.forecasting.jobs import parse_duration
+    from bvp.data.utc import parse_duration
 
     try:
         parse_duration(app.config["DASHBOARD_STALE_AFTER"])

@@ -15,8 +15,7 @@ from bvp.data.models import Asset, ModelSelection, Sensor, TrainedModel
 from bvp.data.models.sensors import count_sensors_in_scope, find_sensor, sensors_in_scope
 from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
-from bvp.data.utc import iso_duration, utcnow
-from bvp.forecasting.jobs import parse_duration
+from bvp.data.utc import iso_duration, parse_duration, utcnow
 from bvp.forecasting.pipeline import (
     DEFAULT_MODEL,
     forecaster_source_ids,

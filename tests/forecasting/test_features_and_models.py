@@ -160,7 +160,7 @@ def test_a_regressor_without_history_does_not_stop_the_forecast():
 
 @pytest.mark.parametrize("text", ["P1M", "P1Y", "one hour", "P", "PT"])
 def test_durations_of_no_fixed_length_are_refused(text):
-    from bvp.forecasting.jobs import parse_duration
+    from bvp.data.utc import parse_duration
 
     with pytest.raises(ValueError, match="not an ISO 8601 duration"):
         parse_duration(text)
