@@ -15,30 +15,29 @@ from flask_smorest import abort
 from bvp.api.hawk import user_for_hawk
 from bvp.data.db import Session
 from bvp.data.models import User
-from bvp.data.models.auth_tokens import user_for_token
-
-ADMIN = "admin"
-MANAGE_ROLES = {"admin", "account-admin"}
-WRITE_DATA_ROLES = {"admin", "account-admin", "user"}
+from bvp.data.models.accounts import (  # noqa: F401 (the roles, for the routes)
+    ADMIN,
+    MANAGE_ROLES,
+    WRITE_DATA_ROLES,
+    scope_of,
+)
+from bvp.data.models.auth_tokens import bearer_token, user_for_token
 
 
 def authenticate() -> None:
     """before_request of protected blueprints: a valid bearer token or Hawk signature."""
     authorization = flask_request.headers.get("Authorization", "").strip()
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "hawk":
+    if authorization.partition(" ")[0].lower() == "hawk":
         g.user, g.auth_token = user_for_hawk(authorization), None
         return
-    if authorization and not token:
-        # FlexMeasures clients send the bare token, without "Bearer".
-        scheme, token = "bearer", authorization
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(authorization, bare=True)  # FlexMeasures clients send it bare
+    if token is None:
         abort(
             401,
             message="Authentication needed: send `Authorization: Bearer <token>` "
             "or sign the request with Hawk.",
         )
-    found = user_for_token(Session(), token.strip())
+    found = user_for_token(Session(), token)
     if found is None:
         abort(401, message="The token is unknown, expired or revoked.")
     g.user, g.auth_token = found
@@ -50,8 +49,7 @@ def current_user() -> User:
 
 def account_scope(user: User | None = None) -> int | None:
     """The account whose things the user may see; None means all (admins)."""
-    user = user or current_user()
-    return None if user.has_role(ADMIN) else user.account_id
+    return scope_of(user or current_user())
 
 
 def require_role(roles: set[str], doing: str) -> None:

@@ -6,6 +6,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from bvp.api.fields import AwareDateTime, Duration, TimeZone, Values
+from bvp.data.models.accounts import ROLE_NAMES
 
 
 class TokenRequestSchema(Schema):
@@ -190,7 +191,7 @@ class UserSchema(Schema):
     def _load_roles(self, value) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValidationError("Must be a list of role names.")
-        unknown = sorted(set(value) - {"admin", "account-admin", "user", "viewer"})
+        unknown = sorted(set(value) - set(ROLE_NAMES))
         if unknown:
             raise ValidationError(f"Unknown roles: {', '.join(unknown)}.")
         return value

@@ -10,9 +10,8 @@ from flask_smorest import Blueprint, abort
 from bvp.api.auth import authenticate
 from bvp.api.errors import errors_documented
 from bvp.api.schemas import TokenRequestSchema, TokenSchema
-from bvp.data.models.accounts import find_user_by_email
+from bvp.data.models.accounts import authenticate_password
 from bvp.data.models.auth_tokens import AuthToken, issue_token, revoke_token
-from bvp.data.passwords import verify_password
 from bvp.data.transactional import transactional
 from bvp.limits import login_limit
 
@@ -33,10 +32,8 @@ def create_token(credentials):
 def log_in(email: str, password: str) -> tuple[str, AuthToken]:
     """A new token for an active user with this password; 401 otherwise."""
     with transactional() as session:
-        user = find_user_by_email(session, email)
-        usable = user is not None and user.active
-        # Unknown and inactive users cost a (decoy) check too: timing tells no emails.
-        if not verify_password(user.password_hash if usable else None, password):
+        user = authenticate_password(session, email, password)
+        if user is None:
             abort(401, message="Wrong email or password.")
         lifetime = timedelta(seconds=current_app.config["TOKEN_LIFETIME_SECONDS"])
         return issue_token(session, user, lifetime)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import (
@@ -29,12 +28,10 @@ from wtforms.validators import DataRequired, Length
 
 from bvp.data.db import Session
 from bvp.data.models import User
-from bvp.data.models.accounts import find_user_by_email
-from bvp.data.passwords import hash_password, verify_password
+from bvp.data.models.accounts import ADMIN, authenticate_password, scope_of
 from bvp.limits import limiter
 from bvp.ui import URL_PREFIX, dashboard
 
-ADMIN = "admin"
 login_manager = LoginManager()
 
 
@@ -63,7 +60,7 @@ class SignedInUser(UserMixin):
 
 def account_scope() -> int | None:
     """The account whose things the signed-in user may see; None means all (admins)."""
-    return None if current_user.is_admin else current_user.account_id
+    return scope_of(current_user)
 
 
 class LoginForm(FlaskForm):
@@ -140,16 +137,7 @@ def logout():
 
 
 def _user_with_password(email: str, password: str) -> User | None:
-    user = find_user_by_email(Session(), email)
-    if user is None or not user.active:
-        verify_password(_decoy_hash(), password)  # as slow as a real check: no user probing
-        return None
-    return user if verify_password(user.password_hash, password) else None
-
-
-@lru_cache(maxsize=1)
-def _decoy_hash() -> str:
-    return hash_password("no user has this password")
+    return authenticate_password(Session(), email, password)
 
 
 def _fingerprint(password_hash: str) -> str:

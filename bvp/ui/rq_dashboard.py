@@ -20,9 +20,8 @@ from rq_dashboard import default_settings
 from rq_dashboard.web import setup_rq_connection
 
 from bvp.data.db import Session
-from bvp.data.models.accounts import find_user_by_email
-from bvp.data.models.auth_tokens import user_for_token
-from bvp.data.passwords import verify_password
+from bvp.data.models.accounts import ADMIN, authenticate_password
+from bvp.data.models.auth_tokens import bearer_token, user_for_token
 from bvp.limits import limiter
 
 _guarded = False
@@ -67,7 +66,7 @@ def _admins_only() -> Response | None:
             401,
             {"WWW-Authenticate": 'Basic realm="BVP job queues"'},
         )
-    if not user.has_role("admin"):
+    if not user.has_role(ADMIN):
         return Response("The job queues are for admins only.", 403)
     return None
 
@@ -90,15 +89,10 @@ def _caller():
     session = Session()
     auth = request.authorization
     if auth is not None and auth.type == "basic":
-        user = find_user_by_email(session, auth.username or "")
-        usable = user is not None and user.active
-        # Unknown and inactive users cost a (decoy) check too: timing tells no emails.
-        if verify_password(user.password_hash if usable else None, auth.password or ""):
-            return user
-        return None
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        found = user_for_token(session, header[7:].strip())
+        return authenticate_password(session, auth.username or "", auth.password or "")
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is not None:
+        found = user_for_token(session, token)
         return found[0] if found else None
     if current_user.is_authenticated:  # signed in to the dashboard
         return current_user

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from bvp.data.models.accounts import MANAGE_ROLES, WRITE_DATA_ROLES
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.sensors import find_sensor
 from bvp.data.transactional import transactional
@@ -36,8 +37,7 @@ from bvp.queues import redis_connection
 from bvp.ui import dashboard
 from bvp.ui.auth import account_scope
 
-WRITE_DATA_ROLES = ("admin", "account-admin", "user")
-FORECAST_ROLES = ("admin", "account-admin")
+FORECAST_ROLES = MANAGE_ROLES
 JOBS_SHOWN = 20  # job ids a page follows at most
 
 
@@ -57,7 +57,7 @@ class ActionForm(FlaskForm):
     """No fields: the CSRF token of a button."""
 
 
-def can(roles: tuple[str, ...]) -> bool:
+def can(roles) -> bool:
     return any(current_user.has_role(role) for role in roles)
 
 
@@ -164,7 +164,7 @@ def _of_sensor(job_id: str, sensor_id: int) -> bool:
     return sensor_of_job(job_id) == sensor_id
 
 
-def _check_button(roles: tuple[str, ...], what: str) -> None:
+def _check_button(roles, what: str) -> None:
     if not can(roles):
         abort(403, f"Your role does not allow {what}.")
     if not ActionForm().validate_on_submit():  # the CSRF token

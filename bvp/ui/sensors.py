@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bvp.data.beliefs import latest_beliefs, newest_measured_values
 from bvp.data.models import Asset, ModelSelection, Sensor, TrainedModel
+from bvp.data.models.accounts import WRITE_DATA_ROLES
 from bvp.data.models.sensors import count_sensors_in_scope, find_sensor, sensors_in_scope
 from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
@@ -28,7 +29,6 @@ from bvp.ui.charts import SensorReadings, figure_json, sensor_caption, sensor_fi
 from bvp.ui.forms import WindowForm
 from bvp.ui.sensor_actions import (
     FORECAST_ROLES,
-    WRITE_DATA_ROLES,
     ActionForm,
     UploadForm,
     can,

@@ -17,6 +17,7 @@ Every refused request leaves the database as it was.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Callable
@@ -172,6 +173,30 @@ def post_data_body(ctx, t):
 def fm_post_data_body(ctx, t):
     body = {"start": START, "duration": "PT30M", "values": [3.0, 4.0], "unit": "kW"}
     return f"/api/v3_0/sensors/{ctx.sensor(t.account)}/data", body
+
+
+@dataclass
+class Multipart:
+    """A multipart body: a CSV file under ``field``, and form fields."""
+
+    field: str
+    csv: str
+    fields: dict = field(default_factory=dict)
+
+    def form(self) -> dict:
+        return {**self.fields, self.field: (io.BytesIO(self.csv.encode()), "data.csv")}
+
+
+CSV = "event_start,value [kW]\n2024-06-01T00:00:00Z,5\n2024-06-01T00:15:00Z,6\n"
+
+
+def upload_body(ctx, t):
+    return f"/api/v1/sensors/{ctx.sensor(t.account)}/data/upload", Multipart("file", CSV)
+
+
+def fm_upload_body(ctx, t):
+    url = f"/api/v3_0/sensors/{ctx.sensor(t.account)}/data/upload"
+    return url, Multipart("uploaded-files", CSV)
 
 
 def user_target(ctx, t) -> int:
@@ -424,6 +449,18 @@ MATRIX = [
         {"own": ALL_READ, "other": OTHER_404},
     ),
     Case(
+        "POST",
+        "/api/v1/sensors/<int:sensor_id>/data/upload",
+        upload_body,
+        {"own": (200, 200, 200, 403, 401), "other": OTHER_404},
+    ),
+    Case(
+        "GET",
+        "/api/v1/sensors/<int:sensor_id>/stats",
+        sensor_url(f"/stats?start={START}&end={END}"),
+        {"own": ALL_READ, "other": OTHER_404},
+    ),
+    Case(
         "GET",
         "/api/v1/sensors/<int:sensor_id>/forecasts",
         sensor_url(f"/forecasts?start={START}&end={END}"),
@@ -492,6 +529,12 @@ MATRIX = [
         "POST",
         "/api/v3_0/sensors/<int:sensor_id>/data",
         fm_post_data_body,
+        {"own": (200, 200, 200, 403, 401), "other": OTHER_404},
+    ),
+    Case(
+        "POST",
+        "/api/v3_0/sensors/<int:sensor_id>/data/upload",
+        fm_upload_body,
         {"own": (200, 200, 200, 403, 401), "other": OTHER_404},
     ),
     Case(
@@ -644,7 +687,10 @@ def call(ctx: Context, callers: Callers, case: Case, target: Target):
     url, body = case.build(ctx, target)  # fresh targets are made (and committed) first
     send = getattr(callers(target.role), case.method.lower())
     before = fingerprint() if case.method != "GET" else None
-    response = send(url, json=body) if body is not None else send(url)
+    if isinstance(body, Multipart):
+        response = send(url, data=body.form(), content_type="multipart/form-data")
+    else:
+        response = send(url, json=body) if body is not None else send(url)
     if case.method == "DELETE" and case.rule == "/api/v1/auth/token":
         callers.forget(target.role)
     return response, before is not None and fingerprint() != before

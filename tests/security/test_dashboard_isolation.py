@@ -57,6 +57,24 @@ DASHBOARD = {
         "/dashboard/sensors/{sensor}",
         {"own": SIGNED_IN_ONLY, "other": (200, 404, 404, 404, LOGIN)},
     ),
+    # A sensor page's actions; posts without the CSRF token here, with it (and who may
+    # upload, forecast, choose): tests/ui/test_sensor_actions.py.
+    ("POST", "/dashboard/sensors/<int:sensor_id>/upload"): (
+        "/dashboard/sensors/{sensor}/upload",
+        {"own": (400,) * 5, "other": (400,) * 5},
+    ),
+    ("POST", "/dashboard/sensors/<int:sensor_id>/forecast"): (
+        "/dashboard/sensors/{sensor}/forecast",
+        {"own": (400,) * 5, "other": (400,) * 5},
+    ),
+    ("POST", "/dashboard/sensors/<int:sensor_id>/model-selection"): (
+        "/dashboard/sensors/{sensor}/model-selection",
+        {"own": (400,) * 5, "other": (400,) * 5},
+    ),
+    ("GET", "/dashboard/sensors/<int:sensor_id>/jobs.json"): (
+        "/dashboard/sensors/{sensor}/jobs.json",
+        {"own": SIGNED_IN_ONLY, "other": (200, 404, 404, 404, LOGIN)},
+    ),
     # Failures, sources and metrics of south's: tests/ui/test_pages.py seeds them.
     ("GET", "/dashboard/jobs"): (
         "/dashboard/jobs",
@@ -179,7 +197,8 @@ def test_every_dashboard_form_needs_the_sessions_csrf_token(app, sessions):
     for rule in posts:
         for token in (None, "forged", foreign_token):
             data = {} if token is None else {"csrf_token": token}
-            response = sessions["user"].post(rule, data=data)
+            url = re.sub(r"<int:\w+>", "1", rule)  # the form's check comes before the lookup
+            response = sessions["user"].post(url, data=data)
             assert response.status_code == 400, (rule, token, response.status_code)
             assert "form" in response.text.lower(), rule  # the dashboard's own error page
 

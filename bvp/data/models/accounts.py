@@ -8,10 +8,15 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Select, String, Ta
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bvp.data.db import Base
+from bvp.data.passwords import hash_password, verify_password
 
+ADMIN = "admin"
+ACCOUNT_ADMIN = "account-admin"
+MANAGE_ROLES = frozenset({ADMIN, ACCOUNT_ADMIN})  # assets, sensors, users; forecasting
+WRITE_DATA_ROLES = frozenset({ADMIN, ACCOUNT_ADMIN, "user"})
 ROLE_NAMES = {
-    "admin": "Everything, across all accounts.",
-    "account-admin": "Manage users, assets and sensors of their own account.",
+    ADMIN: "Everything, across all accounts.",
+    ACCOUNT_ADMIN: "Manage users, assets and sensors of their own account.",
     "user": "Read and write data of their own account's sensors.",
     "viewer": "Read data of their own account's sensors.",
 }
@@ -84,6 +89,23 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+def authenticate_password(session: Session, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None. Unknown and inactive
+    users cost a (decoy) check too: response times tell no emails. The one password
+    check of the API's tokens, the dashboard's sign-in and the job queues' page."""
+    user = find_user_by_email(session, email)
+    usable = user is not None and user.active
+    if not verify_password(user.password_hash if usable else None, password):
+        return None
+    return user
+
+
+def scope_of(user) -> int | None:
+    """The account whose things ``user`` may see; None means all (admins). ``user`` is a
+    User or anything with ``has_role`` and ``account_id`` (the dashboard's session)."""
+    return None if user.has_role(ADMIN) else user.account_id
+
+
 def users_in_scope(account_id: int | None) -> Select[tuple[User]]:
     """Users of one account (None: of all accounts, for admins)."""
     query = select(User).order_by(User.id)
@@ -107,8 +129,6 @@ def roles_named(session: Session, names: list[str]) -> list[Role]:
 def create_user(
     session: Session, email: str, password: str, account: Account, role_names: list[str]
 ) -> User:
-    from bvp.data.passwords import hash_password
-
     user = User(
         email=email.strip().lower(),
         password_hash=hash_password(password),

@@ -41,6 +41,17 @@ def issue_token(session: Session, user: User, lifetime: timedelta) -> tuple[str,
     return token, record
 
 
+def bearer_token(authorization: str, *, bare: bool = False) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; with ``bare``, also a
+    header that is the token alone (as FlexMeasures clients send it)."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if bare and scheme and not token:
+        return scheme
+    return None
+
+
 def user_for_token(session: Session, token: str) -> tuple[User, AuthToken] | None:
     """The active user a valid (known, unexpired, unrevoked) token belongs to."""
     record = (
