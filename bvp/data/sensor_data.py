@@ -106,16 +106,26 @@ def check_on_grid(
         return
     if not _grid_moves(events, resolution, timezone):
         events = events[:1]
-    local = events.tz_convert(timezone)
-    off_grid = np.flatnonzero(((local - local.normalize()) % resolution).to_numpy())
-    if off_grid.size:
-        first = int(off_grid[0])
+    first = first_off_grid(events, resolution, timezone)
+    if first is not None:
         moved = " (the zone's UTC offset changes by less than a step on the way)" if first else ""
         raise ResolutionError(
             f"{events[first].isoformat()} is not on the sensor's {iso_duration(resolution)} "
             f"grid{moved}",
             "end" if first else "start",
         )
+
+
+def first_off_grid(events: pd.DatetimeIndex, resolution: timedelta, timezone: str) -> int | None:
+    """The position of the first event not on a sensor's grid (whole steps of time since
+    local midnight, for resolutions dividing an hour; others are not checked), else None. Every event is
+    looked at: for irregular events (a file's rows); ``check_on_grid`` knows when one is
+    enough."""
+    if resolution <= timedelta(0) or timedelta(hours=1) % resolution or len(events) == 0:
+        return None
+    local = events.tz_convert(timezone)
+    off = np.flatnonzero(((local - local.normalize()) % resolution).to_numpy())
+    return int(off[0]) if off.size else None
 
 
 def _grid_moves(events: pd.DatetimeIndex, resolution: timedelta, timezone: str) -> bool:

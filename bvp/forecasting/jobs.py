@@ -427,9 +427,9 @@ def describe_job(job: Job) -> dict:
         "queue": job.origin,
         "status": _status_text(job.get_status(refresh=False)),
         "description": job.description,
-        "enqueued_at": _aware(job.enqueued_at),
-        "started_at": _aware(job.started_at),
-        "ended_at": _aware(job.ended_at),
+        "enqueued_at": rq_time(job.enqueued_at),
+        "started_at": rq_time(job.started_at),
+        "ended_at": rq_time(job.ended_at),
         "retries_left": job.retries_left,
         "error": error,
         "result": result.return_value if result is not None and not result.exc_string else None,
@@ -462,7 +462,8 @@ def _status_text(status: JobStatus | str | None) -> str:
     return status.value if isinstance(status, JobStatus) else str(status)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def rq_time(moment: datetime | None) -> datetime | None:
+    """rq keeps its times in UTC, sometimes without saying so (naive) after a round trip."""
     if moment is None:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -13,7 +13,6 @@ import logging
 import os
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from redis.exceptions import RedisError
@@ -30,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bvp.data.models.job_runs import FAILED, FINISHED, RETRIED, record_job_run
 from bvp.data.transactional import transactional
 from bvp.data.utc import utcnow
-from bvp.forecasting.jobs import JobSettings, drain_owed_forecasts, sensor_of_job
+from bvp.forecasting.jobs import JobSettings, drain_owed_forecasts, rq_time, sensor_of_job
 from bvp.forecasting.threads import limit_process_threads
 from bvp.queues import get_queue, redis_connection
 
@@ -130,20 +129,13 @@ def record_attempt(job, queue: str, status: str, error: str = "") -> None:
                 queue=queue,
                 status=status,
                 sensor_id=sensor_of_job(job.id),
-                enqueued_at=_rq_time(job.enqueued_at),
-                started_at=_rq_time(job.started_at),
-                ended_at=_rq_time(job.ended_at) or utcnow(),
+                enqueued_at=rq_time(job.enqueued_at),
+                started_at=rq_time(job.started_at),
+                ended_at=rq_time(job.ended_at) or utcnow(),
                 error=error.strip().splitlines()[-1][:1000] if error.strip() else None,
             )
     except SQLAlchemyError as problem:
         log.warning("could not record job %s for the metrics: %s", job.id, problem)
-
-
-def _rq_time(moment: datetime | None) -> datetime | None:
-    """rq keeps its times in UTC, sometimes without saying so (naive) after a round trip."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def drain_safely(settings: JobSettings) -> None:

@@ -6,7 +6,7 @@ times from the importer's rule. All columns of a file travel in one binary COPY.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bvp.data.beliefs import SaveResult, save_beliefs
 from bvp.data.models import Sensor
+from bvp.data.sensor_data import first_off_grid
 from bvp.data.units import UnitError, convert
 from bvp.data.utc import iso_duration
 from bvp.ingestion.fields import parse_human_duration
@@ -70,15 +71,10 @@ def _belief_times(table: Table, options, sensor: Sensor, fetched_at: datetime) -
 
 
 def _check_grid(events: pd.DatetimeIndex, sensor: Sensor, column: str, importer: Importer) -> None:
-    """Events start on the sensor's grid counted from local midnight (for steps dividing 1h)."""
-    resolution = sensor.event_resolution
-    if resolution <= timedelta(0) or timedelta(hours=1) % resolution or len(events) == 0:
-        return
-    local = events.tz_convert(sensor.timezone).tz_localize(None).asi8
-    off = local % (resolution // timedelta(microseconds=1) * 1000) != 0
-    if off.any():
-        first = int(np.flatnonzero(off)[0])
+    """Events start on the sensor's grid (``first_off_grid``); the error names the row."""
+    first = first_off_grid(events, sensor.event_resolution, sensor.timezone)
+    if first is not None:
         raise ImportFileError(
             f"{importer.row(first)}, column {column!r}: {events[first].isoformat()} is not on "
-            f"sensor {sensor.name!r}'s {iso_duration(resolution)} grid"
+            f"sensor {sensor.name!r}'s {iso_duration(sensor.event_resolution)} grid"
         )
