@@ -36,6 +36,7 @@ from bvp.api.multipart import MULTIPART
 from bvp.api.schemas import TokenRequestSchema
 from bvp.api.sensor_data import store_for_caller
 from bvp.api.tokens import log_in
+from bvp.data.models.data_sources import forecaster_source_ids
 from bvp.data.models.sensors import find_sensor, sensors_in_scope
 from bvp.data.sensor_data import (
     PostedSeries,
@@ -46,7 +47,7 @@ from bvp.data.sensor_data import (
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, to_utc
 from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
-from bvp.forecasting.pipeline import MAX_HORIZON, forecaster_source_ids, latest_origin
+from bvp.forecasting.pipeline import MAX_HORIZON, latest_origin
 from bvp.ingestion.upload import MEASURED_INSTANTLY, add_uploads, store_upload
 from bvp.limits import login_limit
 from bvp.queues import redis_connection

@@ -36,7 +36,7 @@ from bvp.api.schemas import (
 )
 from bvp.data.beliefs import SaveResult, probabilities_present
 from bvp.data.models import Sensor
-from bvp.data.models.data_sources import get_or_create_source
+from bvp.data.models.data_sources import forecaster_source_ids, get_or_create_source
 from bvp.data.models.sensors import find_sensor
 from bvp.data.sensor_data import (
     PostedSeries,
@@ -48,7 +48,6 @@ from bvp.data.sensor_data import (
 from bvp.data.sensor_stats import sensor_statistics
 from bvp.data.transactional import transactional
 from bvp.forecasting.jobs import JobSettings, PendingJobs, enqueue_after_commit
-from bvp.forecasting.pipeline import forecaster_source_ids
 from bvp.ingestion.upload import MEASURED_INSTANTLY, Upload, store_upload
 
 sensor_data = Blueprint(

@@ -100,7 +100,7 @@ def db_populate(structure, data, hold_back, forecasts, admin_email, admin_passwo
                 )
         sensors = _sample_sensors(session)
         if data:
-            held_back = parse_duration(hold_back)
+            held_back = parse_duration(hold_back, zero=True)
             changed = []
             for key, result in populate_sample_data(session, sensors, held_back).items():
                 click.echo(

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bvp.data.models.data_sources import MEASURED_BY_SQL
 from bvp.data.partitions import ensure_partitions
 from bvp.data.utc import to_utc, to_utc_index
 
@@ -116,7 +117,7 @@ WHERE tb.event_value IS DISTINCT FROM EXCLUDED.event_value
 _NOTE_NEWEST_MEASUREMENTS = f"""
 INSERT INTO newest_measurement AS nm (sensor_id, event_start)
 SELECT s.sensor_id, max(s.event_start) FROM {_STAGING} s
-JOIN data_source ds ON ds.id = s.source_id AND ds.type <> 'forecaster'
+JOIN data_source ds ON ds.id = s.source_id AND {MEASURED_BY_SQL}
 GROUP BY s.sensor_id
 ORDER BY s.sensor_id
 ON CONFLICT (sensor_id) DO UPDATE SET event_start = EXCLUDED.event_start
@@ -443,7 +444,7 @@ def newest_measured_values(
             "SELECT nm.sensor_id, nm.event_start, latest.event_value "
             "FROM newest_measurement nm LEFT JOIN LATERAL ("
             " SELECT tb.event_value FROM timed_belief tb"
-            " JOIN data_source ds ON ds.id = tb.source_id AND ds.type <> 'forecaster'"
+            f" JOIN data_source ds ON ds.id = tb.source_id AND {MEASURED_BY_SQL}"
             " WHERE tb.sensor_id = nm.sensor_id AND tb.event_start = nm.event_start"
             " AND tb.cumulative_probability = 0.5"
             " ORDER BY tb.belief_time DESC, tb.source_id DESC LIMIT 1"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bvp.data.beliefs import SaveResult, save_beliefs
 from bvp.data.models import Account, Asset, DataSource, Role, Sensor, TimedBelief, User
 from bvp.data.models.accounts import ensure_roles, find_user_by_email
-from bvp.data.models.data_sources import get_or_create_source
+from bvp.data.models.data_sources import forecaster_ids, get_or_create_source
 from bvp.data.passwords import hash_password
 from bvp.data.sample_data import RESOLUTION, SERIES, SITE, load_sample_series
 
@@ -125,11 +125,10 @@ def sample_sensor_ids(session: Session) -> dict[str, int]:
 
 def depopulate_beliefs(session: Session, forecasts: bool) -> int:
     """Delete forecasts (forecaster sources) or measurements (all other sources)."""
-    forecaster_ids = select(DataSource.id).where(DataSource.type == "forecaster")
     condition = (
-        TimedBelief.source_id.in_(forecaster_ids)
+        TimedBelief.source_id.in_(forecaster_ids())
         if forecasts
-        else TimedBelief.source_id.not_in(forecaster_ids)
+        else TimedBelief.source_id.not_in(forecaster_ids())
     )
     return session.execute(delete(TimedBelief).where(condition)).rowcount
 

@@ -118,9 +118,9 @@ def check_on_grid(
 
 def first_off_grid(events: pd.DatetimeIndex, resolution: timedelta, timezone: str) -> int | None:
     """The position of the first event not on a sensor's grid (whole steps of time since
-    local midnight, for resolutions dividing an hour; others are not checked), else None. Every event is
-    looked at: for irregular events (a file's rows); ``check_on_grid`` knows when one is
-    enough."""
+    local midnight, for resolutions dividing an hour; others are not checked), else None.
+    Every event is looked at, as irregular events (a file's rows) need; ``check_on_grid``
+    knows when one is enough."""
     if resolution <= timedelta(0) or timedelta(hours=1) % resolution or len(events) == 0:
         return None
     local = events.tz_convert(timezone)

@@ -16,20 +16,21 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bvp.data.models import Sensor
+from bvp.data.models.data_sources import MEASURED_BY_SQL
 from bvp.data.utc import to_utc
 
 # The latest belief per event and source; per event over the measured sources, the latest
 # of those (ties in belief time to the higher source id, as ``latest_beliefs``). The
 # window's conditions are filled in by ``_query``.
-_STATISTICS = """
+_STATISTICS = f"""
 WITH latest AS (
     SELECT DISTINCT ON (event_start, source_id) event_start, source_id, belief_time, event_value
     FROM timed_belief
-    WHERE sensor_id = :sensor_id AND cumulative_probability = 0.5 {window}
+    WHERE sensor_id = :sensor_id AND cumulative_probability = 0.5 {{window}}
     ORDER BY event_start, source_id, belief_time DESC
 ), measured AS (
     SELECT DISTINCT ON (l.event_start) l.event_start, l.event_value
-    FROM latest l JOIN data_source ds ON ds.id = l.source_id AND ds.type <> 'forecaster'
+    FROM latest l JOIN data_source ds ON ds.id = l.source_id AND {MEASURED_BY_SQL}
     ORDER BY l.event_start, l.belief_time DESC, l.source_id DESC
 )
 SELECT l.source_id, ds.name, ds.type, min(l.event_start) AS first_event_start,
@@ -43,7 +44,7 @@ SELECT NULL, NULL, NULL, min(event_start), max(event_start), count(*),
        min(event_value), max(event_value), avg(event_value)
 FROM measured
 ORDER BY 1 NULLS FIRST
-"""
+"""  # noqa: S608 - constants only
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,12 @@ from bvp.data.beliefs import (
     latest_beliefs,
     save_beliefs,
 )
-from bvp.data.models import DataSource, ModelSelection, Sensor
-from bvp.data.models.data_sources import get_or_create_source
+from bvp.data.models import ModelSelection, Sensor
+from bvp.data.models.data_sources import (
+    FORECASTER,
+    forecaster_source_ids,
+    get_or_create_source,
+)
 from bvp.data.models.model_selection import store_selection
 from bvp.data.models.sensors import regressors_of
 from bvp.data.models.trained_models import stored_models
@@ -97,7 +101,7 @@ def make_forecast(
         sensor.timezone,
     )
     forecast = within_bounds(banded, resolution, **context)  # the band too: none at night
-    source = get_or_create_source(session, "BVP", "forecaster", model=model, version=MODEL_VERSION)
+    source = get_or_create_source(session, "BVP", FORECASTER, model=model, version=MODEL_VERSION)
     frame = forecast.melt(ignore_index=False, var_name="cumulative_probability")
     return save_beliefs(
         session,
@@ -319,10 +323,6 @@ def latest_forecasts(session: Session, sensor_id: int) -> pd.DataFrame:
         return empty_beliefs_frame()
     forecasters = forecaster_source_ids(session)
     return latest_beliefs(session, sensor_id, origin, origin + MAX_HORIZON, source=forecasters)
-
-
-def forecaster_source_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(DataSource.id).where(DataSource.type == "forecaster")))
 
 
 def backtest_sensor(

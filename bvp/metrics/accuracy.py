@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from bvp.data.beliefs import latest_beliefs
 from bvp.data.models import Sensor
+from bvp.data.models.data_sources import FORECASTER
 from bvp.data.scores import mase_scale, score
 from bvp.metrics.months import Month
 
@@ -37,7 +38,7 @@ _FORECASTS = text(
            coalesce(s.model, s.name) AS model
     FROM timed_belief b JOIN data_source s ON s.id = b.source_id
     WHERE b.sensor_id = :sensor_id AND b.event_start >= :start AND b.event_start < :end
-      AND s.type = 'forecaster'
+      AND s.type = :forecaster
     """
 )
 
@@ -66,7 +67,8 @@ def sensor_accuracy(
         session, sensor.id, month.start, month.end, exclude_sources=forecasters
     )["event_value"]
     rows = session.execute(
-        _FORECASTS, {"sensor_id": sensor.id, "start": month.start, "end": month.end}
+        _FORECASTS,
+        {"sensor_id": sensor.id, "start": month.start, "end": month.end, "forecaster": FORECASTER},
     ).all()
     if not rows or actual.empty:
         return []

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bvp.data.models import Account, Asset, DataSource, Sensor
+from bvp.data.models import Account, Asset, Sensor
+from bvp.data.models.data_sources import forecaster_source_ids
 from bvp.metrics.accuracy import sensor_accuracy
 from bvp.metrics.durations import seconds
 from bvp.metrics.months import Month, month_before
@@ -39,9 +40,7 @@ def make_monthly_metrics(
 ) -> MonthlyRun:
     """Metrics of the last full month before ``anchor``: per account in its own time zone
     (or all in UTC), for every sensor; queue health for the UTC month."""
-    forecasters = list(
-        session.scalars(select(DataSource.id).where(DataSource.type == "forecaster"))
-    )
+    forecasters = forecaster_source_ids(session)
     run = MonthlyRun()
     accounts = select(Account).order_by(Account.id)
     if account_id is not None:

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session, selectinload
 from bvp.data.beliefs import latest_beliefs, newest_measured_values
 from bvp.data.models import Asset, ModelSelection, Sensor, TrainedModel
 from bvp.data.models.accounts import WRITE_DATA_ROLES
+from bvp.data.models.data_sources import forecaster_source_ids
 from bvp.data.models.sensors import count_sensors_in_scope, find_sensor, sensors_in_scope
 from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, parse_duration, utcnow
 from bvp.forecasting.pipeline import (
     DEFAULT_MODEL,
-    forecaster_source_ids,
     latest_forecasts,
     latest_origin,
 )

@@ -66,7 +66,7 @@ def _forecast(db, sensor, origin):
 
 
 def _forecasters(db):
-    from bvp.forecasting.pipeline import forecaster_source_ids
+    from bvp.data.models.data_sources import forecaster_source_ids
 
     return forecaster_source_ids(db)
 

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bvp.data.db import Base
+from bvp.data.models.data_sources import MEASURED_BY_SQL
 
 # The writing transaction's id (xid8 as bigint); see pg_current_xact_id().
 CURRENT_TXID = text("(pg_current_xact_id()::text::bigint)")
@@ -108,9 +109,9 @@ class NewestMeasurement(Base):
 
 # The newest measured event of one sensor, found the slow way (migration 0014 holds its
 # own copy of this and of the trigger).
-NEWEST_MEASURED_OF = """
+NEWEST_MEASURED_OF = f"""
 SELECT tb.event_start FROM timed_belief tb JOIN data_source ds ON ds.id = tb.source_id
-WHERE tb.sensor_id = {sensor} AND ds.type <> 'forecaster'
+WHERE tb.sensor_id = {{sensor}} AND {MEASURED_BY_SQL}
 ORDER BY tb.event_start DESC LIMIT 1
 """
 REFRESH_NEWEST_MEASUREMENT = f"""

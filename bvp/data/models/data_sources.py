@@ -8,7 +8,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bvp.data.db import Base
 
-SOURCE_TYPES = ("user", "forecaster", "importer", "script", "demo")
+FORECASTER = "forecaster"  # BVP's own models; every other type is a measurement of sorts
+SOURCE_TYPES = ("user", FORECASTER, "importer", "script", "demo")
+# In SQL on ``data_source ds``: whether a belief's source measures (or forecasts)
+MEASURED_BY_SQL = f"ds.type <> '{FORECASTER}'"
+FORECAST_BY_SQL = f"ds.type = '{FORECASTER}'"
 
 
 class DataSource(Base):
@@ -27,6 +31,15 @@ class DataSource(Base):
     def __repr__(self) -> str:
         model = f" {self.model} v{self.version}" if self.model else ""
         return f"<DataSource {self.id} {self.name!r} ({self.type}){model}>"
+
+
+def forecaster_ids():
+    """The ids of BVP's forecaster sources, as a subquery."""
+    return select(DataSource.id).where(DataSource.type == FORECASTER)
+
+
+def forecaster_source_ids(session: Session) -> list[int]:
+    return list(session.scalars(forecaster_ids()))
 
 
 def get_or_create_source(
