@@ -7,10 +7,15 @@ from flask_smorest import Blueprint, abort
 from bvp.api.auth import MANAGE_ROLES, account_scope, authenticate, not_found, require_role
 from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented, flush_or_conflict
 from bvp.api.schemas import SensorDeleteQuerySchema, SensorSchema
-from bvp.data.beliefs import has_beliefs
 from bvp.data.models import Sensor
 from bvp.data.models.assets import find_asset
-from bvp.data.models.sensors import find_sensor, sensors_in_scope
+from bvp.data.models.sensors import (
+    FrozenSensorError,
+    change_sensor,
+    find_sensor,
+    has_beliefs,
+    sensors_in_scope,
+)
 from bvp.data.transactional import transactional
 
 sensors = Blueprint("sensors", __name__, url_prefix="/api/v1/sensors", description="Sensors")
@@ -67,17 +72,14 @@ def update_sensor(data, sensor_id: int):
         require_role(MANAGE_ROLES, "changing sensors")
         if "asset_id" in data and find_asset(session, data["asset_id"], account_scope()) is None:
             abort(422, message="Unknown asset.", errors={"asset_id": ["No such asset."]})
-        frozen = [
-            k for k in ("unit", "event_resolution") if k in data and data[k] != getattr(sensor, k)
-        ]
-        if frozen and has_beliefs(session, sensor.id):
+        try:
+            change_sensor(session, sensor, data)
+        except FrozenSensorError as error:
             abort(
                 409,
                 message="The sensor holds data in its current unit and resolution.",
-                errors={k: ["Cannot change once the sensor holds data."] for k in frozen},
+                errors={k: ["Cannot change once the sensor holds data."] for k in error.fields},
             )
-        for key, value in data.items():
-            setattr(sensor, key, value)
         flush_or_conflict(session, "name", "A sensor with this name exists on the asset.")
         return sensor
 

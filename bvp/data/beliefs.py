@@ -455,15 +455,6 @@ def newest_measured_values(
     return {sensor_id: (start, value) for sensor_id, start, value in rows}
 
 
-def has_beliefs(session: Session, sensor_id: int) -> bool:
-    return bool(
-        session.scalar(
-            text("SELECT EXISTS (SELECT 1 FROM timed_belief WHERE sensor_id = :sensor_id)"),
-            {"sensor_id": int(sensor_id)},
-        )
-    )
-
-
 def probabilities_present(
     session: Session, sensor_id: int, start: datetime, end: datetime, sources: list[int]
 ) -> list[float]:

@@ -541,5 +541,7 @@ def test_a_stale_after_setting_that_is_no_duration_stops_the_app_at_start():
 
     app = Flask("bvp")  # not create_app: that would rebind the tests' database engine
     app.config.update(DASHBOARD_STALE_AFTER="6 hours", BVP_ENV="testing")
-    with pytest.raises(ConfigurationError, match="BVP_DASHBOARD_STALE_AFTER: '6 hours' is not an ISO 8601 duration"):
+    with pytest.raises(
+        ConfigurationError, match="BVP_DASHBOARD_STALE_AFTER: '6 hours' is not an ISO 8601 duration"
+    ):
         register_dashboard(app)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -46,6 +47,37 @@ class Sensor(Base):
 # GIN indexes on expressions, made by migration 0015 (SQLAlchemy's metadata cannot
 # compare expression indexes with the database's, so the models do not declare them).
 REGRESSOR_INDEXES = ("ix_sensor_regressors", "ix_sensor_future_regressors")
+
+
+# What a sensor's stored values mean: fixed once it holds any.
+FROZEN_WITH_DATA = ("unit", "event_resolution")
+
+
+class FrozenSensorError(ValueError):
+    """A change to what a sensor's stored values mean (``fields``) while it holds data."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__(f"{', '.join(fields)}: cannot change once the sensor holds data")
+        self.fields = fields
+
+
+def has_beliefs(session: Session, sensor_id: int) -> bool:
+    return bool(
+        session.scalar(
+            text("SELECT EXISTS (SELECT 1 FROM timed_belief WHERE sensor_id = :sensor_id)"),
+            {"sensor_id": int(sensor_id)},
+        )
+    )
+
+
+def change_sensor(session: Session, sensor: Sensor, changes: dict[str, Any]) -> None:
+    """Apply ``changes`` to ``sensor``; its unit and resolution cannot change once it
+    holds data (FrozenSensorError names them), for every caller: API, CLI, scripts."""
+    frozen = [k for k in FROZEN_WITH_DATA if k in changes and changes[k] != getattr(sensor, k)]
+    if frozen and has_beliefs(session, sensor.id):
+        raise FrozenSensorError(frozen)
+    for key, value in changes.items():
+        setattr(sensor, key, value)
 
 
 def sensors_in_scope(account_id: int | None) -> Select[tuple[Sensor]]:
