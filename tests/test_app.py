@@ -33,11 +33,12 @@ def test_healthcheck_warns_of_jobs_that_no_worker_serves(app, db, redis):
 
 
 def test_healthcheck_is_503_naming_redis_when_it_is_down(app, db):
+    configured = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     try:
         response = app.test_client().get("/healthcheck")
     finally:
-        app.config["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+        app.config["REDIS_URL"] = configured
     assert response.status_code == 503
     assert response.get_json()["failed"] == ["redis"]
 

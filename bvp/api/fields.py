@@ -6,9 +6,20 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from flask_smorest.fields import Upload
 from marshmallow import ValidationError, fields
+from werkzeug.datastructures import FileStorage
 
 from bvp.data.utc import ISO_DURATION, is_time_zone, iso_duration, parse_duration
+
+
+class File(Upload):
+    """An uploaded file (multipart), documented as binary; anything else is refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> FileStorage:
+        if not isinstance(value, FileStorage):
+            raise ValidationError("Not a file: send it as a file part of a multipart body.")
+        return value
 
 
 class Duration(fields.String):

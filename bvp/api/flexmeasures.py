@@ -16,7 +16,6 @@ from functools import reduce
 import pandas as pd
 from flask import current_app, jsonify
 from flask_smorest import Blueprint, abort
-from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -31,7 +30,7 @@ from bvp.api.auth import (
     require_role,
 )
 from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented
-from bvp.api.fields import AwareDateTime, Duration, Values
+from bvp.api.fields import AwareDateTime, Duration, File, Values
 from bvp.api.multipart import MULTIPART
 from bvp.api.schemas import TokenRequestSchema
 from bvp.api.sensor_data import store_for_caller
@@ -176,7 +175,7 @@ def post_data(body, sensor_id: int):
 
 
 class FmUploadSchema(Schema):
-    files = fields.List(Upload(), data_key="uploaded-files", required=True)
+    files = fields.List(File(), data_key="uploaded-files", required=True)
     unit = fields.String(validate=validate.Length(min=1, max=20))
     measured_instantly = fields.Boolean(
         data_key="belief-time-measured-instantly", load_default=False

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bvp.api.fields import AwareDateTime, Duration, TimeZone, Values
+from bvp.api.fields import AwareDateTime, Duration, File, TimeZone, Values
 from bvp.data.models.accounts import ROLE_NAMES
 
 
@@ -81,7 +80,7 @@ class PostDataResultSchema(Schema):
 
 
 class UploadSchema(Schema):
-    file = Upload(required=True, metadata={"description": "CSV: event start, value."})
+    file = File(required=True, metadata={"description": "CSV: event start, value."})
     unit = fields.String(
         validate=validate.Length(min=1, max=20),
         metadata={"description": "The values' unit; default: the header's, as `value [kW]`."},

@@ -192,11 +192,12 @@ def test_redis_down_data_stored_and_forecasts_owed_until_redis_is_back(app, as_,
     from bvp.forecasting.jobs import forecast_job_id
     from tests.conftest import run_worker
 
+    configured = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
         result = as_("user").post(url(world), json=body()).get_json()
     finally:
-        app.config["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+        app.config["REDIS_URL"] = configured
     assert result["created"] == 96 and result["jobs_pending"] is True
     assert stored(db) == 96
     owed = [(o.sensor_id, o.origin) for o in db.query(ForecastOutbox)]

@@ -148,3 +148,21 @@ def test_flexmeasures_v3_upload_with_one_bad_file_stores_none(as_, world, db, re
         "line 2, column 'value': 'broken'" in response.get_json()["errors"]["uploaded-files[1]"][0]
     )
     assert stored(db) == []
+
+
+def test_a_file_sent_as_a_plain_form_field_is_refused_naming_it(as_, world, db, redis):
+    sensor = world["north"]["sensor"]
+    v1 = as_("user").post(
+        f"/api/v1/sensors/{sensor}/data/upload",
+        data={"file": GOOD},
+        content_type="multipart/form-data",
+    )
+    assert v1.status_code == 422 and "Not a file" in v1.get_json()["errors"]["file"][0]
+    v3 = as_("user").post(
+        f"/api/v3_0/sensors/{sensor}/data/upload",
+        data={"uploaded-files": "{}"},
+        content_type="multipart/form-data",
+    )
+    assert v3.status_code == 422, v3.get_json()
+    assert "uploaded-files[0]" in v3.get_json()["errors"]
+    assert stored(db) == []
