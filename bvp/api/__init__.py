@@ -20,7 +20,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.docs import ASSETS as DOCS_ASSETS
     from bvp.api.docs import docs_assets
     from bvp.api.errors import ErrorSchema, register_error_handlers
-    from bvp.api.flexmeasures import fm, fm_root
+    from bvp.api.flexmeasures import ForecastJobId, fm, fm_root
     from bvp.api.health import health
     from bvp.api.jobs import jobs
     from bvp.api.metrics import metrics
@@ -32,6 +32,7 @@ def register_api(app: Flask) -> None:
     from bvp.api.users import users
     from bvp.limits import init_limits, limiter
 
+    app.url_map.converters["forecast_job"] = ForecastJobId
     app.json = OrjsonProvider(app)
     app.config.update(
         API_TITLE="BVP",
@@ -61,6 +62,9 @@ def register_api(app: Flask) -> None:
             },
             "security": [{"bearerAuth": []}, {"hawk": []}],
         },
+    )
+    api.register_converter(
+        ForecastJobId, lambda _: {"type": "string", "pattern": ForecastJobId.regex}
     )
     init_limits(app)
     limiter.exempt(health)

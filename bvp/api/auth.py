@@ -25,7 +25,10 @@ from bvp.data.models.auth_tokens import bearer_token, user_for_token
 
 
 def authenticate() -> None:
-    """before_request of protected blueprints: a valid bearer token or Hawk signature."""
+    """before_request of protected blueprints: a valid bearer token or Hawk signature.
+    OPTIONS asks only which methods a path serves (Flask answers it): no credentials."""
+    if flask_request.method == "OPTIONS":
+        return
     authorization = flask_request.headers.get("Authorization", "").strip()
     if authorization.partition(" ")[0].lower() == "hawk":
         g.user, g.auth_token = user_for_hawk(authorization), None

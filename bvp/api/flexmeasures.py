@@ -20,6 +20,7 @@ from marshmallow import Schema, fields, validate
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from werkzeug.routing import BaseConverter
 
 from bvp import __version__
 from bvp.api.auth import (
@@ -53,6 +54,14 @@ from bvp.queues import redis_connection
 
 # The FlexMeasures server version whose v3_0 behaviour this adapter offers.
 COMPATIBLE_FLEXMEASURES_VERSION = "0.31.0"
+
+
+class ForecastJobId(BaseConverter):
+    """A forecasting job's id in a path (``forecast-s7-h86400-o...``): never ``trigger``,
+    so the trigger's path serves POST only (and OPTIONS says so)."""
+
+    regex = r"forecast-[^/]+"
+
 
 fm_root = Blueprint("fm_root", __name__, url_prefix="/api", description="FlexMeasures v3 compat")
 fm = Blueprint("fm_v3", __name__, url_prefix="/api/v3_0", description="FlexMeasures v3 compat")
@@ -279,7 +288,7 @@ def trigger_forecast(body, sensor_id: int):
     return jsonify(forecast=job_ids[0], status="PROCESSED", message="Forecasting job queued.")
 
 
-@fm.get("/sensors/<int:sensor_id>/forecasts/<job_id>")
+@fm.get("/sensors/<int:sensor_id>/forecasts/<forecast_job:job_id>")
 @fm.alt_response(200, schema=FmValuesSchema, success=True)
 @fm.alt_response(202, schema=FmStatusSchema, description="The job waits or runs.", success=True)
 @errors_documented(fm, {404: NOT_FOUND, 422: "The job failed; the message says why."})

@@ -18,7 +18,16 @@ class TokenSchema(Schema):
     expires_at = fields.AwareDateTime()
 
 
-class AssetSchema(Schema):
+class ChangeableSchema(Schema):
+    """A thing's schema that PATCH loads partially: a change needs at least one field."""
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs) -> None:
+        if self.partial and not data:
+            raise ValidationError("Give at least one field to change.")
+
+
+class AssetSchema(ChangeableSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     asset_type = fields.String(required=True, validate=validate.Length(min=1, max=50))
@@ -31,7 +40,7 @@ class AssetSchema(Schema):
     timezone = TimeZone(load_default="UTC")
 
 
-class SensorSchema(Schema):
+class SensorSchema(ChangeableSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
@@ -171,7 +180,7 @@ class AccountSchema(Schema):
     timezone = TimeZone(load_default="UTC")
 
 
-class UserSchema(Schema):
+class UserSchema(ChangeableSchema):
     id = fields.Integer(dump_only=True)
     email = fields.Email(required=True)
     password = fields.String(
