@@ -1,6 +1,8 @@
 """A NUL character (which PostgreSQL cannot store) anywhere in a request is bad input:
 a 422 naming where it is, and nothing stored (it was a 500)."""
 
+import json
+
 from sqlalchemy import func, select
 
 from bvp.data.models import Sensor
@@ -40,3 +42,22 @@ def test_a_nul_in_a_query_a_path_or_a_login_is_refused(app, as_, world):
     assert job.status_code == 422 and list(job.get_json()["errors"]) == ["job_id"]
     page = app.test_client().post("/dashboard/login", data={"email": f"a{NUL}b", "password": "x"})
     assert page.status_code == 422 and "NUL" in page.text and "<html" in page.text.lower()
+
+
+def test_a_lone_surrogate_in_json_is_refused_naming_the_field(as_, db, world):
+    """Half of a UTF-16 pair is no character: it cannot be stored as UTF-8 either."""
+    _, asset_id = ids(world)
+    before = db.scalar(select(func.count()).select_from(Sensor))
+    body = json.dumps(sensor_body(asset_id, name="PV \ud800 east"))  # "\\ud800" in JSON
+    response = as_("account-admin").post(
+        "/api/v1/sensors", data=body, content_type="application/json"
+    )
+    assert response.status_code == 422, response.get_json()
+    assert list(response.get_json()["errors"]) == ["name"]
+    assert "lone surrogate" in response.get_json()["errors"]["name"][0]
+    assert db.scalar(select(func.count()).select_from(Sensor)) == before
+    emoji = json.dumps(sensor_body(asset_id, name="PV \U0001f31e"))  # a proper pair
+    created = as_("account-admin").post(
+        "/api/v1/sensors", data=emoji, content_type="application/json"
+    )
+    assert created.status_code == 201 and created.get_json()["name"] == "PV \U0001f31e"
