@@ -128,14 +128,7 @@ def cached_references(y: pd.Series, origins: list, s: PublicSeries, fresh: bool)
 
 def bvp_pick(y: pd.Series, selection_origins: list, test_origins: list, s: PublicSeries):
     """BVP's choice on the days before the test days, then its forecasts of the test days."""
-    context = {
-        "timezone": s.timezone,
-        "country": s.country,
-        "latitude": s.latitude,
-        "longitude": s.longitude,
-        "lower_bound": s.lower_bound,
-        "daylight_only": s.name.startswith("pv-"),
-    }
+    context = s.context
     started = time.process_time()
     from bvp.forecasting.models import MODELS
 

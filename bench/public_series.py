@@ -53,6 +53,18 @@ class PublicSeries:
     longitude: float | None = None
     lower_bound: float | None = None
 
+    @property
+    def context(self) -> dict:
+        """What BVP's models and bounds know of a sensor, for this series."""
+        return {
+            "timezone": self.timezone,
+            "country": self.country,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "lower_bound": self.lower_bound,
+            "daylight_only": self.name.startswith("pv-"),
+        }
+
 
 def package_file(package: str, relative: str) -> Path:
     """A data file inside an installed package, found without importing the package."""

@@ -53,17 +53,6 @@ WARM, DAYS = 7, 28
 CACHE = Path(".bvp/bench-cache/regime_study")
 
 
-def context_of(s) -> dict:
-    return {
-        "timezone": s.timezone,
-        "country": s.country,
-        "latitude": s.latitude,
-        "longitude": s.longitude,
-        "lower_bound": s.lower_bound,
-        "daylight_only": s.name.startswith("pv-"),
-    }
-
-
 def all_models(y: pd.Series, origins: list, s) -> pd.DataFrame:
     """Every model's forecasts from every origin, wide: (origin, event) x model, with the
     actual and the recent spread."""
@@ -71,7 +60,7 @@ def all_models(y: pd.Series, origins: list, s) -> pd.DataFrame:
     path = CACHE / f"{s.name}-{key[:16]}.pkl"
     if path.exists():
         return pd.read_pickle(path)
-    long = backtest(y, origins, DAY, s.resolution, dict(MODELS), **context_of(s)).forecasts
+    long = backtest(y, origins, DAY, s.resolution, dict(MODELS), **s.context).forecasts
     wide = long.pivot(index=["origin", "event"], columns="model", values=0.5)
     first = long.drop_duplicates(["origin", "event"]).set_index(["origin", "event"])
     wide["actual"] = first["actual"].reindex(wide.index)
@@ -179,7 +168,7 @@ def band(wide, pred, calibrated_on, applied_to, s) -> pd.DataFrame:
     )
     median = pd.Series(pred[applied_to].to_numpy(), index=events[applied_to])
     banded = with_intervals(median, offsets, wide["spread"][applied_to].to_numpy(), tz)
-    return within_bounds(banded, s.resolution, **context_of(s))
+    return within_bounds(banded, s.resolution, **s.context)
 
 
 def scores(banded: pd.DataFrame, actual: np.ndarray, scale: float) -> tuple[float, float]:

@@ -53,16 +53,13 @@ def test_users_see_their_accounts_sensors_with_last_value_and_freshness(signed_i
 
 def test_a_sensor_measured_hours_ago_is_fresh(signed_in, world, database):
     three_hours_ago = pd.Timestamp(utcnow()).floor("15min") - pd.Timedelta(hours=3)
-    with database() as db:
-        meter = db.query(DataSource).filter_by(name="meter").one()
-        measure(
-            db,
-            world.sensors["south"],
-            meter.id,
-            three_hours_ago - RESOLUTION,
-            three_hours_ago,
-            "Europe/Amsterdam",
-        )
+    measure_by_meter(
+        database,
+        world.sensors["south"],
+        three_hours_ago - RESOLUTION,
+        three_hours_ago,
+        "Europe/Amsterdam",
+    )
     page = signed_in("user", "south").get("/dashboard/sensors")
     row = re.search(r"south PV power</a></th>(.*?)</tr>", page.text, re.S).group(1)
     assert '<span class="badge fresh">fresh</span>' in row and "3 h ago" in row
@@ -158,16 +155,13 @@ def test_the_caption_promises_the_band_only_when_the_chart_has_one(signed_in, wo
 
 def test_a_gap_in_the_measurements_is_a_gap_in_the_chart(signed_in, world, database):
     # Measured again from local midnight after a gap (05:00 to 00:00, Oct 13 to 14).
-    with database() as db:
-        meter = db.query(DataSource).filter_by(name="meter").one()
-        measure(
-            db,
-            world.sensors["north"],
-            meter.id,
-            pd.Timestamp("2016-10-14T06:00Z"),
-            pd.Timestamp("2016-10-14T12:00Z"),
-            "America/Denver",
-        )
+    measure_by_meter(
+        database,
+        world.sensors["north"],
+        pd.Timestamp("2016-10-14T06:00Z"),
+        pd.Timestamp("2016-10-14T12:00Z"),
+        "America/Denver",
+    )
     page = signed_in("viewer").get(f"/dashboard/sensors/{world.sensors['north']}")
     measured = traces(page.text)["measured"]
     assert measured["connectgaps"] is False
@@ -277,16 +271,13 @@ def test_a_bad_window_is_explained_next_to_its_field(signed_in, world, query, me
 
 
 def test_a_window_across_the_dst_change_shows_each_local_hour_once(signed_in, world, database):
-    with database() as db:
-        meter = db.query(DataSource).filter_by(name="meter").one()
-        measure(
-            db,
-            world.sensors["north"],
-            meter.id,
-            pd.Timestamp("2016-11-05T06:00Z"),
-            pd.Timestamp("2016-11-08T07:00Z"),
-            "America/Denver",
-        )
+    measure_by_meter(
+        database,
+        world.sensors["north"],
+        pd.Timestamp("2016-11-05T06:00Z"),
+        pd.Timestamp("2016-11-08T07:00Z"),
+        "America/Denver",
+    )
     page = signed_in("user").get(
         f"/dashboard/sensors/{world.sensors['north']}",
         query_string={"start": "2016-11-05", "end": "2016-11-07"},
@@ -545,3 +536,10 @@ def test_a_stale_after_setting_that_is_no_duration_stops_the_app_at_start():
         ConfigurationError, match="BVP_DASHBOARD_STALE_AFTER: '6 hours' is not an ISO 8601 duration"
     ):
         register_dashboard(app)
+
+
+def measure_by_meter(database, sensor_id: int, start, end, timezone: str) -> None:
+    """Measurements from the world's meter over [start, end)."""
+    with database() as db:
+        meter = db.query(DataSource).filter_by(name="meter").one()
+        measure(db, sensor_id, meter.id, start, end, timezone)
