@@ -554,7 +554,7 @@ MATRIX = [
     ),
     Case(
         "GET",
-        "/api/v3_0/sensors/<int:sensor_id>/forecasts/<job_id>",
+        "/api/v3_0/sensors/<int:sensor_id>/forecasts/<forecast_job:job_id>",
         lambda ctx, t: (
             f"/api/v3_0/sensors/{ctx.sensor(t.account)}/forecasts/{ctx.jobs[t.account]}",
             None,
