@@ -30,6 +30,7 @@ from bvp.forecasting.jobs import (
     enqueue_model_selection,
     job_statuses,
     model_selection_job_id,
+    sensor_of_job,
 )
 from bvp.forecasting.pipeline import latest_origin
 from bvp.ingestion.upload import UploadError, store_upload
@@ -139,9 +140,10 @@ def job_progress(sensor_id: int):
     """Status of the page's jobs (``?job=<id>``, repeated): queued, started, finished..."""
     with transactional() as session:
         _sensor(session, sensor_id)
-    ids = [i for i in request.args.getlist("job") if _of_sensor(i, sensor_id)][:JOBS_SHOWN]
     try:
-        statuses = job_statuses(redis_connection(current_app.config["REDIS_URL"]), ids)
+        statuses = job_statuses(
+            redis_connection(current_app.config["REDIS_URL"]), followed_jobs(sensor_id)
+        )
     except RedisError:
         return jsonify(error="The job queue is unreachable."), 503
     return jsonify(
@@ -155,13 +157,8 @@ def job_progress(sensor_id: int):
 def followed_jobs(sensor_id: int) -> list[str]:
     """The job ids a sensor's page shows progress for (given by the redirect after an
     action)."""
-    return [i for i in request.args.getlist("job") if _of_sensor(i, sensor_id)][:JOBS_SHOWN]
-
-
-def _of_sensor(job_id: str, sensor_id: int) -> bool:
-    from bvp.forecasting.jobs import sensor_of_job
-
-    return sensor_of_job(job_id) == sensor_id
+    ids = request.args.getlist("job")
+    return [i for i in ids if sensor_of_job(i) == sensor_id][:JOBS_SHOWN]
 
 
 def _check_button(roles, what: str) -> None:
