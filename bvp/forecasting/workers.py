@@ -219,6 +219,9 @@ def preload_models() -> None:
     statsforecast 0.9 s, pvlib 0.3 s), which every job would pay again."""
     import lightgbm  # noqa: F401
     import pvlib.solarposition  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
     import statsforecast.models  # noqa: F401
 
     import bvp.forecasting.backtest  # noqa: F401  (the models and their features)

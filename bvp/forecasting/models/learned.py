@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from bvp.forecasting.features import design_matrix, seasonal_lags
 
@@ -53,5 +50,11 @@ def ridge(
     )
     if len(y) < MIN_TRAINING_ROWS:
         return pd.DataFrame({0.5: np.full(len(events), np.nan)}, index=events)
+    # scikit-learn takes about a second to import: only processes that fit pay for it
+    # (workers import it once at start, in ``preload_models``)
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(x.to_numpy(), y.to_numpy())
     return pd.DataFrame({0.5: model.predict(x_future.to_numpy())}, index=events)
