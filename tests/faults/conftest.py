@@ -292,6 +292,16 @@ def finished_runs(pg, job_id: str) -> int:
         )
 
 
+def each_finished_once(pg, job_ids: list[str]) -> None:
+    """Wait until each job's finished attempt is on record, once: a worker records it just
+    after rq marks the job finished, so a test that saw "finished" may be a moment early."""
+    wait_for(
+        lambda: [finished_runs(pg, j) for j in job_ids] == [1] * len(job_ids),
+        10,
+        "each job's finished attempt recorded once",
+    )
+
+
 @contextmanager
 def sensor_held(pg, sensor_id: int) -> Iterator[None]:
     """Hold the sensor's row locked, as a long transaction elsewhere could: a forecast job

@@ -16,7 +16,7 @@ from tests.faults.conftest import (
     HORIZON,
     ORIGIN,
     ROWS_PER_FORECAST,
-    finished_runs,
+    each_finished_once,
     forecast_rows,
     jobs_waiting_at_the_write,
     log_of,
@@ -87,7 +87,7 @@ def test_data_posted_while_redis_is_down_is_stored_and_forecast_once_it_is_back(
     )
     assert owed(pg) == []
     assert forecast_rows(pg, world.sensor_id) == {o: ROWS_PER_FORECAST for o in origins}
-    assert [finished_runs(pg, j) for j in job_ids] == [1, 1]
+    each_finished_once(pg, job_ids)
     assert sorted(recent_job_ids(private_redis, ["forecasting"])) == sorted(job_ids)
     assert worker.poll() is None, "the worker did not survive the outage"
     assert api.process.poll() is None
@@ -143,6 +143,6 @@ def test_api_and_worker_ride_out_a_postgres_restart_and_no_forecast_is_half_writ
         ORIGIN: ROWS_PER_FORECAST,
         new_origin: ROWS_PER_FORECAST,
     }
-    assert [finished_runs(pg, j) for j in job_ids] == [1, 1]
+    each_finished_once(pg, job_ids)
     assert Queue("forecasting", connection=private_redis).count == 0
     assert worker.poll() is None and api.process.poll() is None

@@ -22,6 +22,7 @@ from tests.faults.conftest import (
     ORIGIN,
     ROWS_PER_FORECAST,
     children,
+    each_finished_once,
     finished_runs,
     forecast_rows,
     jobs_waiting_at_the_write,
@@ -90,7 +91,7 @@ def test_a_job_whose_worker_is_killed_is_retried_by_another_and_written_once(
         "the abandoned job is retried by the surviving worker and finishes",
     )
     assert forecast_rows(pg, world.sensor_id) == {o: ROWS_PER_FORECAST for o in origins}
-    assert [finished_runs(pg, j) for j in job_ids] == [1, 1]
+    each_finished_once(pg, job_ids)
     assert Job.fetch(killed_job, connection=private_redis).retries_left == 2  # one spent
     survivor = next(w for n, w in workers.items() if n != victim)
     assert survivor.poll() is None
