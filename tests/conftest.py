@@ -36,6 +36,37 @@ def psycopg2_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _own_servers_per_xdist_worker() -> None:
+    """Under ``pytest -n N`` each worker gets a database and a Redis db of its own: the
+    first keeps the configured ones, worker ``gwK`` the database ``<name>_gwK`` (made
+    here if missing) and the Redis db K below the configured one. Set in the environment,
+    so the workers, servers and commands a test starts use them too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw"))
+    if index == 0:
+        return
+    database = make_url(
+        os.environ.get("BVP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
+    own = database.set(database=f"{database.database}_{worker}")
+    raw = psycopg2.connect(psycopg2_dsn(database.render_as_string(hide_password=False)))
+    raw.autocommit = True
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own.database,))
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{own.database}"')
+    raw.close()
+    redis = make_url(os.environ.get("BVP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    redis_db = (int(redis.database or 0) - index) % 16
+    os.environ["BVP_TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+    os.environ["BVP_TEST_REDIS_URL"] = redis.set(database=str(redis_db)).render_as_string(
+        hide_password=False
+    )
+
+
+_own_servers_per_xdist_worker()
+
+
 @pytest.fixture(scope="session")
 def app():
     app = create_app("testing")

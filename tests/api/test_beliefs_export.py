@@ -1,5 +1,6 @@
 """GET /api/v1/beliefs: keyset pages that skip nothing and repeat nothing, even mid-write."""
 
+import time
 from datetime import timedelta
 
 import numpy as np
@@ -36,6 +37,19 @@ def export_all(caller, **query):
         url, params = page["next"], None
 
 
+def export_settled(caller, expected: int, **query):
+    """Every row once the export hands out ``expected`` of them, following the cursor.
+    Rows wait while any older transaction on the server is open, in any database: another
+    test run's, for a moment."""
+    rows, cursor = export_all(caller, **query)
+    deadline = time.monotonic() + 30
+    while len(rows) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+        more, cursor = export_all(caller, **({"cursor": cursor} if cursor else query))
+        rows += more
+    return rows, cursor
+
+
 def keys(rows):
     return [(r["sensor_id"], r["event_start"], r["source_id"]) for r in rows]
 
@@ -46,7 +60,7 @@ def test_pages_hand_out_every_belief_once(as_, db, world):
     db.commit()
     write(db, world["north"]["energy"], source, 100)
     db.commit()
-    rows, cursor = export_all(as_("viewer"))
+    rows, cursor = export_settled(as_("viewer"), 250)
     assert len(rows) == 250 and len(set(keys(rows))) == 250
     assert rows[0]["event_start"] == "2024-06-01T00:00:00+00:00"
     nothing_new = as_("viewer").get("/api/v1/beliefs", query_string={"cursor": cursor})
@@ -65,7 +79,7 @@ def test_a_slow_writer_is_not_skipped_by_a_fast_one(app, as_, db, world):
         first, cursor = export_all(as_("viewer"))
         assert first == []  # the slow writer's rows could still come before these
         slow.commit()
-        rest, _ = export_all(as_("viewer"), cursor=cursor) if cursor else export_all(as_("viewer"))
+        rest, _ = export_settled(as_("viewer"), 30, **({"cursor": cursor} if cursor else {}))
     finally:
         slow.close()
         engine.dispose()
@@ -77,10 +91,10 @@ def test_a_changed_value_is_handed_out_again_later(as_, db, world):
     source = get_or_create_source(db, "meter", "user").id
     write(db, world["north"]["sensor"], source, 5)
     db.commit()
-    rows, cursor = export_all(as_("viewer"))
+    rows, cursor = export_settled(as_("viewer"), 5)
     write(db, world["north"]["sensor"], source, 1, value=9.0)  # same key, new value
     db.commit()
-    again, _ = export_all(as_("viewer"), cursor=cursor)
+    again, _ = export_settled(as_("viewer"), 1, cursor=cursor)
     assert len(rows) == 5 and [r["event_value"] for r in again] == [9.0]
 
 
@@ -88,7 +102,7 @@ def test_export_stays_within_the_account(as_, db, world):
     source = get_or_create_source(db, "meter", "user").id
     write(db, world["south"]["sensor"], source, 5)
     db.commit()
-    assert export_all(as_("admin", "south"))[0] != []
+    assert export_settled(as_("admin", "south"), 5)[0] != []
     assert export_all(as_("account-admin", "north"))[0] == []
     other = as_("viewer").get("/api/v1/beliefs", query_string={"sensor": world["south"]["sensor"]})
     assert other.status_code == 404
