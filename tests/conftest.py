@@ -24,6 +24,7 @@ from sqlalchemy import make_url, text
 os.environ["BVP_ENV"] = "testing"
 
 from bvp.app import create_app
+from bvp.config import load_settings
 from bvp.data.db import Base, Session, get_engine
 from bvp.queues import redis_connection
 
@@ -34,6 +35,12 @@ SERVER_TIME_ZONE = "Pacific/Chatham"
 def psycopg2_dsn(url: str) -> str:
     """A libpq connection string for a raw (non-SQLAlchemy) connection."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def job_settings(**changes):
+    """The testing configuration's job settings (BVP_TEST_REDIS_URL, the default
+    horizons, retries...), with ``changes``: what the test app's callers read."""
+    return load_settings("testing").jobs.model_copy(update=changes)
 
 
 @pytest.fixture(scope="session")
