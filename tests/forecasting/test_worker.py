@@ -40,7 +40,7 @@ def test_flask_worker_consumes_jobs_and_writes_forecasts(db, redis, sensor):
     measure_two_days(db, sensor)
     horizons = [pd.Timedelta(hours=1).to_pytimedelta(), pd.Timedelta(days=1).to_pytimedelta()]
     job_ids = create_forecasting_jobs(
-        redis, job_settings(retries=0), [sensor.id], ORIGIN.to_pydatetime(), horizons
+        redis, job_settings(), [sensor.id], ORIGIN.to_pydatetime(), horizons
     )
 
     run_worker("-m", "flask", "run_forecasting_worker", "--burst", "--name", "test-w1")
@@ -59,7 +59,7 @@ def test_flask_worker_consumes_jobs_and_writes_forecasts(db, redis, sensor):
 def test_a_failing_job_keeps_its_error_in_the_failed_registry(db, redis, sensor):
     job_ids = create_forecasting_jobs(
         redis,
-        job_settings(),
+        job_settings(retries=0),
         [9999],
         ORIGIN.to_pydatetime(),
         [pd.Timedelta(hours=1).to_pytimedelta()],
