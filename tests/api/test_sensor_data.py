@@ -188,16 +188,20 @@ def test_no_one_reads_or_writes_another_accounts_data(as_, world, db, redis):
 
 
 def test_redis_down_data_stored_and_forecasts_owed_until_redis_is_back(app, as_, world, db, redis):
+    from dataclasses import replace
+
+    from bvp.config import EXTENSION
     from bvp.data.models import ForecastOutbox
     from bvp.forecasting.job_ids import forecast_job_id
     from tests.conftest import run_worker
 
-    configured = app.config["REDIS_URL"]
-    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    configured = app.extensions[EXTENSION]
+    unreachable = {**configured.values, "REDIS_URL": "redis://127.0.0.1:1/0"}  # no one there
+    app.extensions[EXTENSION] = replace(configured, values=unreachable)
     try:
         result = as_("user").post(url(world), json=body()).get_json()
     finally:
-        app.config["REDIS_URL"] = configured
+        app.extensions[EXTENSION] = configured
     assert result["created"] == 96 and result["jobs_pending"] is True
     assert stored(db) == 96
     owed = [(o.sensor_id, o.origin) for o in db.query(ForecastOutbox)]
