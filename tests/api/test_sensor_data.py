@@ -187,21 +187,16 @@ def test_no_one_reads_or_writes_another_accounts_data(as_, world, db, redis):
     assert read(admin, {"north": world["south"]}, start=DAY).status_code == 200
 
 
-def test_redis_down_data_stored_and_forecasts_owed_until_redis_is_back(app, as_, world, db, redis):
-    from dataclasses import replace
-
-    from bvp.config import EXTENSION
+def test_redis_down_data_stored_and_forecasts_owed_until_redis_is_back(
+    app, as_, world, db, redis, monkeypatch
+):
     from bvp.data.models import ForecastOutbox
     from bvp.forecasting.job_ids import forecast_job_id
-    from tests.conftest import run_worker
+    from tests.conftest import change_settings, run_worker
 
-    configured = app.extensions[EXTENSION]
-    unreachable = {**configured.values, "REDIS_URL": "redis://127.0.0.1:1/0"}  # no one there
-    app.extensions[EXTENSION] = replace(configured, values=unreachable)
-    try:
+    with monkeypatch.context() as patched:
+        change_settings(patched, app, REDIS_URL="redis://127.0.0.1:1/0")  # no one listens
         result = as_("user").post(url(world), json=body()).get_json()
-    finally:
-        app.extensions[EXTENSION] = configured
     assert result["created"] == 96 and result["jobs_pending"] is True
     assert stored(db) == 96
     owed = [(o.sensor_id, o.origin) for o in db.query(ForecastOutbox)]

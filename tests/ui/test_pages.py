@@ -17,7 +17,7 @@ from bvp.forecasting.enqueue import create_forecasting_jobs
 from bvp.ingestion.load_runs import LoadRun
 from bvp.metrics.records import ForecastAccuracy, QueueStats, SensorQuality
 from bvp.queues import get_queue
-from tests.conftest import job_settings
+from tests.conftest import change_settings, job_settings
 from tests.ui.conftest import LAST_END, RESOLUTION, measure, pv_shape
 
 
@@ -357,7 +357,7 @@ def test_the_jobs_page_warns_of_jobs_that_no_worker_serves(signed_in, failed_job
 
 def test_the_jobs_page_says_when_redis_cannot_be_reached(app, signed_in, monkeypatch):
     client = signed_in("admin")
-    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    change_settings(monkeypatch, app, REDIS_URL="redis://127.0.0.1:1/0")
     page = client.get("/dashboard/jobs")
     assert page.status_code == 200
     assert "Redis cannot be reached" in page.text
