@@ -68,7 +68,7 @@ from bvp.data.models.model_selection import store_selection
 from bvp.data.passwords import hash_password
 from bvp.data.utc import utcnow
 from bvp.forecasting.horizons import covering_horizons
-from bvp.forecasting.jobs import parse_horizons
+from bvp.forecasting.settings import parse_horizons
 from bvp.queues import get_queue
 
 URL = os.environ.get(
@@ -303,7 +303,7 @@ def day_ahead_latencies(connection: redis.Redis, posted: dict[int, float], step:
     """Per sensor: seconds from its post returning to its day-ahead job ending."""
     from rq.job import Job
 
-    from bvp.forecasting.jobs import forecast_job_id
+    from bvp.forecasting.job_ids import forecast_job_id
 
     origin = (NOW + (step + 1) * QUARTER).to_pydatetime()
     ids = [forecast_job_id(s, timedelta(days=1), origin) for s in posted]

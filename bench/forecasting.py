@@ -36,6 +36,7 @@ import redis
 from sqlalchemy import text
 
 from bvp.app import fresh_database
+from bvp.config import load_settings
 from bvp.data.beliefs import save_beliefs
 from bvp.data.db import Session
 from bvp.data.models import Account, Asset, Sensor, User
@@ -45,7 +46,7 @@ from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.model_selection import store_selection
 from bvp.data.passwords import hash_password
 from bvp.data.utc import utcnow
-from bvp.forecasting.jobs import create_forecasting_jobs
+from bvp.forecasting.enqueue import create_forecasting_jobs
 from bvp.forecasting.pipeline import make_forecast, select_model
 from bvp.forecasting.workers import preload_models
 
@@ -61,6 +62,7 @@ SENSORS = 50
 QUARTER = pd.Timedelta(minutes=15)
 ORIGIN = pd.Timestamp("2025-01-01T00:00Z")
 ENV = servers.production_env(URL, REDIS_URL)
+JOBS = load_settings("production", environ=ENV).jobs  # as the workers run them
 
 
 def setup() -> tuple[list[int], str]:
@@ -152,7 +154,9 @@ def jobs_per_minute(
     job (the workers' and their horses'), the workers' start-up left out."""
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
-    count = len(create_forecasting_jobs(connection, sensor_ids, origin.to_pydatetime(), horizons))
+    count = len(
+        create_forecasting_jobs(connection, JOBS, sensor_ids, origin.to_pydatetime(), horizons)
+    )
     cpu = _children_cpu()
     start = time.perf_counter()
     _burst_workers(workers, jobs)

@@ -11,7 +11,7 @@ from alembic.config import Config
 from flask import Flask
 from flask_migrate import Migrate
 
-from bvp.config import load_settings
+from bvp.config import EXTENSION, load_settings
 from bvp.data.db import Base, init_engine
 from bvp.data.transactional import rollback_unfinished
 from bvp.embedded import with_embedded_servers
@@ -27,6 +27,7 @@ def create_app(environment: str | None = None, overrides: dict[str, Any] | None 
     app.config.update(settings.values)
     app.config["BVP_ENV"] = settings.environment
     app.config["BVP_SETTING_ORIGINS"] = settings.origins
+    app.extensions[EXTENSION] = settings  # typed and checked once; read by app_settings()
     logging.basicConfig(
         level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

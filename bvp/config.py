@@ -6,7 +6,12 @@ Every setting is looked up in this order, first hit wins:
 2. a ``.env`` file in the working directory (or the file named by ``BVP_DOTENV``),
 3. the config file: ``BVP_CONFIG_FILE`` if set, else ``development_config.py`` at the
    repository root in development,
-4. the defaults below (per environment).
+4. the defaults below (per environment): the one place every default is written.
+
+``load_settings`` resolves them once, at start, and builds the typed settings of the
+jobs and the workers (``bvp.forecasting.settings``), which check every value: a bad one
+stops start-up with ``BVP_<NAME>: what is wrong``. ``create_app`` keeps the result in
+``app.extensions`` (``app_settings()``), and every caller reads it from there.
 
 The environment itself comes from ``BVP_ENV`` (development, testing, production).
 In testing, the database and Redis come from ``BVP_TEST_DATABASE_URL`` and
@@ -23,7 +28,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import click
 from dotenv import dotenv_values
+from flask import Flask, current_app
+from pydantic import BaseModel, ValidationError
+
+from bvp.forecasting.settings import JobSettings, WorkerSettings
 
 ENVIRONMENTS = ("development", "testing", "production")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -109,18 +119,60 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
 TESTING_ONLY_NAMES = {"DATABASE_URL": "TEST_DATABASE_URL", "REDIS_URL": "TEST_REDIS_URL"}
 
 
-class ConfigurationError(RuntimeError):
-    """The configuration cannot work; the message says which setting to fix."""
+class ConfigurationError(click.ClickException):
+    """The configuration cannot work; the message says which setting to fix. A click
+    error, so that `flask ...` and `python worker.py` print it and exit with status 1
+    (elsewhere, e.g. under gunicorn, it is raised as any error)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
+    """Every setting's value and where it came from, and the typed settings built from
+    them once, at start (a bad value raises ConfigurationError naming its variable)."""
+
     environment: str
     values: dict[str, Any]
     origins: dict[str, str] = field(default_factory=dict)  # name -> where it came from
+    jobs: JobSettings = field(init=False)
+    workers: WorkerSettings = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "jobs", _typed(JobSettings, self.values))
+        object.__setattr__(self, "workers", _typed(WorkerSettings, self.values))
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
+
+
+def app_settings(app: Flask | None = None) -> Settings:
+    """The settings ``create_app`` built for ``app`` (default: the current one)."""
+    return (app or current_app).extensions[EXTENSION]
+
+
+EXTENSION = "bvp.settings"
+
+
+def _typed(model: type[BaseModel], values: dict[str, Any]):
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise ConfigurationError(_named(error.errors()[0])) from None
+
+
+def _named(problem: dict) -> str:
+    """One pydantic error as ``BVP_<NAME>: what is wrong`` (the alias is the name)."""
+    name = f"BVP_{problem['loc'][0]}"
+    if problem["type"] == "value_error":  # our validators say what they got
+        return f"{name}: {problem['msg'].removeprefix('Value error, ')}"
+    said = problem["msg"][0].lower() + problem["msg"][1:]
+    return f"{name}: {problem['input']!r}: {said}" + HINTS.get(name, "")
+
+
+HINTS = {
+    "BVP_WORKER_NICENESS": " (a nice value from 0, as started, to 19, the lowest CPU "
+    "priority: workers can only lower their priority)",
+    "BVP_MODEL_THREADS": " (one worker per core: keep 1)",
+}
 
 
 def current_environment(environ: dict[str, str] | None = None) -> str:
@@ -169,9 +221,8 @@ def load_settings(
     if not values["REDIS_URL"]:
         values["REDIS_URL"] = redis_url_from_parts(values)
         origins["REDIS_URL"] = "REDIS_HOST/PORT/PASSWORD/DB"
-    settings = Settings(environment, values, origins)
-    check_settings(settings)
-    return settings
+    check_settings(environment, values)
+    return Settings(environment, values, origins)  # typed and checked as it is built
 
 
 def redis_url_from_parts(values: dict[str, Any]) -> str:
@@ -180,67 +231,19 @@ def redis_url_from_parts(values: dict[str, Any]) -> str:
     return f"redis://{auth}{values['REDIS_HOST']}:{values['REDIS_PORT']}/{values['REDIS_DB']}"
 
 
-WORKER_JOBS = ("fork", "in-process")
-
-
-def check_settings(settings: Settings) -> None:
-    """Refuse configurations that cannot work, naming what is missing."""
-    missing = [n for n in ("SECRET_KEY", "DATABASE_URL") if not settings.values.get(n)]
-    if settings.environment == "production" and missing:
+def check_settings(environment: str, values: dict[str, Any]) -> None:
+    """Refuse configurations that cannot work, naming what is missing (the typed
+    settings check the values of the rest as ``Settings`` builds them)."""
+    missing = [n for n in ("SECRET_KEY", "DATABASE_URL") if not values.get(n)]
+    if environment == "production" and missing:
         names = " and ".join(f"BVP_{n}" for n in missing)
         raise ConfigurationError(
             f"Production refuses to start: {names} {'is' if len(missing) == 1 else 'are'} "
             "not set. Set it in the environment, a .env file or the BVP_CONFIG_FILE."
         )
-    niceness = settings.values.get("WORKER_NICENESS")
-    if type(niceness) is not int or not 0 <= niceness <= 19:
-        raise ConfigurationError(
-            f"BVP_WORKER_NICENESS={niceness!r} is not a nice value from 0 (as started) to 19 "
-            "(lowest CPU priority); workers can only lower their priority."
-        )
-    threads = settings.values.get("MODEL_THREADS")
-    if type(threads) is not int or threads < 1:
-        raise ConfigurationError(
-            f"BVP_MODEL_THREADS={threads!r} is not a whole number of threads from 1 "
-            "(one worker per core: keep 1)."
-        )
-    if settings.values.get("WORKER_JOBS") not in WORKER_JOBS:
-        raise ConfigurationError(
-            f"BVP_WORKER_JOBS={settings.values.get('WORKER_JOBS')!r} is not one of "
-            f"{', '.join(WORKER_JOBS)}."
-        )
-    _check_job_settings(settings.values)
-    if not settings.values.get("DATABASE_URL") and settings.environment != "development":
+    if not values.get("DATABASE_URL") and environment != "development":
         # (development without one runs on an embedded server, see bvp/embedded.py)
         raise ConfigurationError("BVP_DATABASE_URL is not set.")
-
-
-def _check_job_settings(values: dict[str, Any]) -> None:
-    """The settings every POST and worker uses to queue forecasts: a bad one stops
-    start-up here, naming it, instead of failing every data POST later (a 500)."""
-    # imported here: bvp.forecasting.jobs imports bvp.queues, which imports this module
-    from bvp.forecasting.jobs import parse_horizons
-    from bvp.queues import QUEUE_NAMES
-
-    text = values.get("FORECAST_HORIZONS")
-    try:
-        horizons = parse_horizons(text) if isinstance(text, str) else None
-    except ValueError as error:
-        raise ConfigurationError(f"BVP_FORECAST_HORIZONS={text!r}: {error}.") from None
-    if not horizons or min(horizons).total_seconds() <= 0:
-        raise ConfigurationError(
-            f"BVP_FORECAST_HORIZONS={text!r} is not a comma-separated list of ISO 8601 "
-            "durations longer than zero, e.g. PT1H,PT6H,P1D."
-        )
-    if values.get("FORECAST_QUEUE") not in QUEUE_NAMES:
-        raise ConfigurationError(
-            f"BVP_FORECAST_QUEUE={values.get('FORECAST_QUEUE')!r} is not one of "
-            f"{', '.join(QUEUE_NAMES)}."
-        )
-    for name, least in (("JOB_RETRIES", 0), ("JOB_TIMEOUT_SECONDS", 1), ("MODEL_MAX_AGE_DAYS", 1)):
-        value = values.get(name)
-        if type(value) is not int or value < least:
-            raise ConfigurationError(f"BVP_{name}={value!r} is not a whole number from {least}.")
 
 
 def _config_file_values(
@@ -273,7 +276,7 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
         if isinstance(default, float):
             return float(raw)
     except ValueError:
-        raise ConfigurationError(
-            f"BVP_{name}={raw!r} is not a valid {type(default).__name__}."
-        ) from None
+        kind = {bool: "yes or no", int: "whole number", float: "number"}[type(default)]
+        hint = HINTS.get(f"BVP_{name}", "")
+        raise ConfigurationError(f"BVP_{name}: {raw!r} is not a {kind}{hint}") from None
     return raw

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bvp.config import Settings
+from bvp.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 # pgserver logs every process's exit at INFO, and platformdirs warns about a missing
@@ -52,8 +52,9 @@ class EmbeddedServers:
     redis_url: str | None
 
 
-def data_dir(configured: str | None = None) -> Path:
-    return Path(configured or os.environ.get("BVP_EMBEDDED_DIR") or ".bvp").resolve()
+def data_dir(configured: str) -> Path:
+    """The servers' directory: BVP_EMBEDDED_DIR, as the configuration resolved it."""
+    return Path(configured).resolve()
 
 
 REDIS_PARTS = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB")
@@ -231,5 +232,5 @@ if __name__ == "__main__":  # python -m bvp.embedded stop: stop without starting
 
     if sys.argv[1:] != ["stop"]:
         raise SystemExit("usage: python -m bvp.embedded stop")
-    stopped = stop(data_dir())
+    stopped = stop(data_dir(load_settings().values["EMBEDDED_DIR"]))
     print(f"stopped {', '.join(stopped)}" if stopped else "no embedded servers were running")

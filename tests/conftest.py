@@ -8,6 +8,7 @@ default db 15) is flushed around each test that asks for it.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import re
@@ -24,6 +25,7 @@ from sqlalchemy import make_url, text
 os.environ["BVP_ENV"] = "testing"
 
 from bvp.app import create_app
+from bvp.config import EXTENSION, app_settings, load_settings
 from bvp.data.db import Base, Session, get_engine
 from bvp.queues import redis_connection
 
@@ -65,6 +67,22 @@ def _own_servers_per_xdist_worker() -> None:
 
 
 _own_servers_per_xdist_worker()
+
+
+def job_settings(**changes):
+    """The testing configuration's job settings (BVP_TEST_REDIS_URL, the default
+    horizons, retries...), with ``changes``: what the test app's callers read."""
+    return load_settings("testing").jobs.model_copy(update=changes)
+
+
+def change_settings(monkeypatch, app, **values) -> None:
+    """Run ``app`` with these settings changed, built and checked as at start, until the
+    test ends (the typed settings callers read, and app.config alike)."""
+    settings = app_settings(app)
+    changed = dataclasses.replace(settings, values={**settings.values, **values})
+    monkeypatch.setitem(app.extensions, EXTENSION, changed)
+    for name, value in values.items():
+        monkeypatch.setitem(app.config, name, value)
 
 
 @pytest.fixture(scope="session")

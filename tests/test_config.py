@@ -38,7 +38,7 @@ def test_environment_strings_are_coerced_to_the_settings_type(tmp_path):
 
 
 def test_a_setting_of_the_wrong_type_is_named(tmp_path):
-    with pytest.raises(ConfigurationError, match="BVP_JOB_RETRIES='many'"):
+    with pytest.raises(ConfigurationError, match="BVP_JOB_RETRIES: 'many' is not a whole number"):
         load_settings(
             "development", environ={"BVP_JOB_RETRIES": "many"}, dotenv_path=tmp_path / "x"
         )
@@ -110,7 +110,9 @@ def test_workers_run_as_background_work_by_default_and_only_lower_their_priority
     assert niceness("production", BVP_WORKER_NICENESS="0") == 0
     assert niceness("production", BVP_WORKER_NICENESS="19") == 19
     for wrong in ("-5", "20", "low"):
-        with pytest.raises(ConfigurationError, match="BVP_WORKER_NICENESS="):
+        with pytest.raises(
+            ConfigurationError, match=r"BVP_WORKER_NICENESS: .* from 0, as started, to 19"
+        ):
             niceness("production", BVP_WORKER_NICENESS=wrong)
 
 
@@ -125,7 +127,7 @@ def test_model_threads_default_to_one_and_must_be_a_positive_whole_number(tmp_pa
     assert threads() == 1  # one worker per core, each model on one thread
     assert threads(BVP_MODEL_THREADS="2") == 2
     for wrong in ("0", "-1", "all"):
-        with pytest.raises(ConfigurationError, match="BVP_MODEL_THREADS="):
+        with pytest.raises(ConfigurationError, match="BVP_MODEL_THREADS: "):
             threads(BVP_MODEL_THREADS=wrong)
 
 
@@ -139,23 +141,50 @@ def test_forecasting_jobs_fork_by_default_or_run_in_the_workers_process(tmp_path
 
     assert jobs() == "in-process"
     assert jobs(BVP_WORKER_JOBS="fork") == "fork"
-    with pytest.raises(ConfigurationError, match="BVP_WORKER_JOBS='threads' is not one of"):
+    with pytest.raises(
+        ConfigurationError,
+        match="BVP_WORKER_JOBS: 'threads': input should be 'in-process' or 'fork'",
+    ):
         jobs(BVP_WORKER_JOBS="threads")
 
 
+BAD_SETTINGS = [
+    ("BVP_FORECAST_HORIZONS", "banana", "'banana' is not an ISO 8601 duration"),
+    ("BVP_FORECAST_HORIZONS", "PT0S", "'PT0S' must be longer than zero"),
+    ("BVP_FORECAST_HORIZONS", " , ", "' , ' names no duration"),
+    ("BVP_FORECAST_QUEUE", "fast", "'fast' is not one of forecasting, model-selection"),
+    ("BVP_JOB_RETRIES", "-1", "-1: input should be greater than or equal to 0"),
+    ("BVP_JOB_RETRIES", "many", "'many' is not a whole number"),
+    ("BVP_JOB_TIMEOUT_SECONDS", "0", "0: input should be greater than or equal to 1"),
+    ("BVP_MODEL_MAX_AGE_DAYS", "0", "0: input should be greater than or equal to 1"),
+    ("BVP_WORKER_NICENESS", "20", "20: input should be less than or equal to 19"),
+    ("BVP_JOB_HEARTBEAT_SECONDS", "0", "0: input should be greater than or equal to 1"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), BAD_SETTINGS)
+def test_a_bad_setting_stops_create_app_naming_it(variable, value, said, monkeypatch):
+    """BVP_FORECAST_HORIZONS=banana was accepted, and made every data POST a 500."""
+    from bvp.app import create_app
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as stopped:
+        create_app("testing")
+    assert str(stopped.value).startswith(f"{variable}: {said}")
+
+
 @pytest.mark.parametrize(
-    ("variable", "value", "said"),
+    ("command", "variable", "value", "said"),
     [
-        ("BVP_FORECAST_HORIZONS", "banana", "BVP_FORECAST_HORIZONS='banana': 'banana' is not"),
-        ("BVP_FORECAST_HORIZONS", "PT0S", "'PT0S' must be longer than zero"),
-        ("BVP_FORECAST_HORIZONS", " , ", "BVP_FORECAST_HORIZONS=' , ' is not"),
-        ("BVP_FORECAST_QUEUE", "fast", "BVP_FORECAST_QUEUE='fast' is not one of"),
-        ("BVP_JOB_RETRIES", "-1", "BVP_JOB_RETRIES=-1 is not a whole number from 0"),
-        ("BVP_JOB_TIMEOUT_SECONDS", "0", "BVP_JOB_TIMEOUT_SECONDS=0 is not"),
+        (["-m", "flask", "routes"], *BAD_SETTINGS[0]),
+        (["-m", "flask", "jobs", "list"], *BAD_SETTINGS[4]),
+        (["worker.py", "--burst"], *BAD_SETTINGS[0]),
+        (["worker.py", "--burst"], *BAD_SETTINGS[8]),
     ],
 )
-def test_a_bad_job_setting_stops_start_up_naming_it(variable, value, said):
-    """It was accepted, and made every data POST a 500 (queueing its forecasts failed)."""
+def test_a_bad_setting_stops_the_commands_with_its_name_and_no_traceback(
+    command, variable, value, said
+):
     import subprocess
     import sys
 
@@ -163,7 +192,8 @@ def test_a_bad_job_setting_stops_start_up_naming_it(variable, value, said):
 
     env = {**os.environ, "BVP_ENV": "testing", variable: value}
     started = subprocess.run(
-        [sys.executable, "-m", "flask", "routes"], cwd=REPO, env=env, capture_output=True, text=True
+        [sys.executable, *command], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
     )
-    assert started.returncode != 0
-    assert said in started.stderr.strip().splitlines()[-1]
+    assert started.returncode == 1
+    assert started.stderr.strip().startswith(f"Error: {variable}: {said}"), started.stderr
+    assert "Traceback" not in started.stderr

@@ -9,17 +9,14 @@ the same services, auth, roles and account scope as /api/v1.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import timedelta
 from functools import reduce
 
 import pandas as pd
-from flask import current_app, jsonify
+from flask import jsonify
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from werkzeug.routing import BaseConverter
 
 from bvp import __version__
@@ -36,6 +33,7 @@ from bvp.api.multipart import MULTIPART
 from bvp.api.schemas import TokenRequestSchema
 from bvp.api.sensor_data import store_for_caller
 from bvp.api.tokens import log_in
+from bvp.config import app_settings
 from bvp.data.models.data_sources import forecaster_source_ids
 from bvp.data.models.sensors import find_sensor, sensors_in_scope
 from bvp.data.sensor_data import (
@@ -46,7 +44,9 @@ from bvp.data.sensor_data import (
 )
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, to_utc
-from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
+from bvp.forecasting.enqueue import enqueue_forecasts
+from bvp.forecasting.job_ids import FORECAST_PREFIX, forecast_window
+from bvp.forecasting.job_status import WAITING, job_status
 from bvp.forecasting.pipeline import MAX_HORIZON, latest_origin
 from bvp.ingestion.upload import MEASURED_INSTANTLY, add_uploads, store_upload
 from bvp.limits import login_limit
@@ -60,7 +60,7 @@ class ForecastJobId(BaseConverter):
     """A forecasting job's id in a path (``forecast-s7-h86400-o...``): never ``trigger``,
     so the trigger's path serves POST only (and OPTIONS says so)."""
 
-    regex = r"forecast-[^/]+"
+    regex = FORECAST_PREFIX + r"[^/]+"
 
 
 fm_root = Blueprint("fm_root", __name__, url_prefix="/api", description="FlexMeasures v3 compat")
@@ -280,9 +280,9 @@ def trigger_forecast(body, sensor_id: int):
                 message="The forecast must end after it starts.",
                 errors={"end": ["Before start."]},
             )
-    settings = JobSettings.from_config(current_app.config)
+    settings = app_settings().jobs.for_horizons([horizon])
     try:
-        job_ids = enqueue_forecasts(replace(settings, horizons=[horizon]), {sensor_id: start})
+        job_ids = enqueue_forecasts(settings, {sensor_id: start})
     except RedisError:
         abort(503, message="The job queue is unreachable; try again shortly.")
     return jsonify(forecast=job_ids[0], status="PROCESSED", message="Forecasting job queued.")
@@ -294,30 +294,24 @@ def trigger_forecast(body, sensor_id: int):
 @errors_documented(fm, {404: NOT_FOUND, 422: "The job failed; the message says why."})
 def get_forecast(sensor_id: int, job_id: str):
     """202 while the job waits or runs; the forecast once it finished."""
-    if not job_id.startswith(f"forecast-s{sensor_id}-"):
+    window = forecast_window(job_id)
+    if window is None or window.sensor_id != sensor_id:
         not_found("forecast", job_id)
     with transactional() as session:
         sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
-        try:
-            job = Job.fetch(job_id, connection=redis_connection(current_app.config["REDIS_URL"]))
-        except NoSuchJobError:
+        job = job_status(redis_connection(app_settings().jobs.redis_url), job_id)
+        if job is None:
             not_found("forecast", job_id)
-        status = job.get_status()
-        if status in ("queued", "started", "scheduled", "deferred"):
-            return jsonify(status=status.upper(), message="Forecasting job in progress."), 202
-        if status != "finished":
-            result = job.latest_result()
-            reason = (result.exc_string or "").strip().splitlines()[-1:] if result else []
-            abort(422, message=f"Forecasting job {status}: {' '.join(reason)}".strip())
-        _, horizon_seconds, origin, *_ = job.args
-        start = pd.Timestamp(origin).to_pydatetime()
-        duration = timedelta(seconds=horizon_seconds)
+        if job.status in WAITING:
+            return jsonify(status=job.status.upper(), message="Forecasting job in progress."), 202
+        if job.status != "finished":
+            abort(422, message=f"Forecasting job {job.status}: {job.error or ''}".strip())
         series = read_series(
             session,
             sensor,
-            start,
-            start + duration,
-            as_of=start,
+            window.origin,
+            window.origin + window.horizon,
+            as_of=window.origin,
             source=forecaster_source_ids(session),
         )
     return jsonify(_fm_values(series))

@@ -5,15 +5,14 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint, abort
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 
 from bvp.api.auth import account_scope, authenticate, not_found
 from bvp.api.errors import NOT_FOUND, errors_documented
 from bvp.api.schemas import JobSchema
 from bvp.data.models.sensors import find_sensor
 from bvp.data.transactional import transactional
-from bvp.forecasting.jobs import describe_job, fetch_jobs, recent_job_ids, sensor_of_job
+from bvp.forecasting.job_ids import sensor_of_job
+from bvp.forecasting.job_status import job_status, jobs_by_id, recent_job_ids
 from bvp.queues import QUEUE_NAMES, redis_connection
 
 jobs = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Jobs")
@@ -29,10 +28,7 @@ jobs.before_request(authenticate)
 def get_job(job_id: str):
     """Status, times and error text of one job of your account."""
     _visible_sensor(sensor_of_job(job_id), "job", job_id)
-    try:
-        return describe_job(Job.fetch(job_id, connection=queue_connection()))
-    except NoSuchJobError:
-        not_found("job", job_id)
+    return job_status(queue_connection(), job_id) or not_found("job", job_id)
 
 
 @jobs.get("/sensors/<int:sensor_id>/jobs")
@@ -43,8 +39,8 @@ def sensor_jobs(sensor_id: int):
     _visible_sensor(sensor_id, "sensor", sensor_id)
     connection = queue_connection()
     ids = [i for i in recent_job_ids(connection, QUEUE_NAMES) if sensor_of_job(i) == sensor_id]
-    described = [describe_job(job) for job in fetch_jobs(connection, ids)]
-    return sorted(described, key=lambda j: j["enqueued_at"] or j["ended_at"], reverse=True)[:100]
+    described = jobs_by_id(connection, ids)
+    return sorted(described, key=lambda j: j.enqueued_at or j.ended_at, reverse=True)[:100]
 
 
 def _visible_sensor(sensor_id: int | None, what: str, identifier) -> None:

@@ -4,7 +4,6 @@ sensor, chosen when and on what scores; and choosing it again now."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from rq.job import Job
 
 from bvp.api.auth import WRITE_DATA_ROLES, account_scope, authenticate, not_found, require_role
 from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented
@@ -12,7 +11,8 @@ from bvp.api.jobs import queue_connection
 from bvp.api.schemas import JobSchema, ModelChoiceSchema
 from bvp.data.models.sensors import find_sensor
 from bvp.data.transactional import transactional
-from bvp.forecasting.jobs import describe_job, enqueue_model_selection, model_selection_job_id
+from bvp.forecasting.enqueue import enqueue_model_selection
+from bvp.forecasting.job_status import job_status
 from bvp.forecasting.pipeline import model_choice
 
 choice = Blueprint("model_choice", __name__, url_prefix="/api/v1", description="Forecasting models")
@@ -42,5 +42,5 @@ def select_model(sensor_id: int):
             not_found("sensor", sensor_id)
         require_role(WRITE_DATA_ROLES, "choosing models")
     connection = queue_connection()
-    enqueue_model_selection(connection, sensor_id)  # or it is already waiting
-    return describe_job(Job.fetch(model_selection_job_id(sensor_id), connection=connection))
+    job_id = enqueue_model_selection(connection, sensor_id)  # or it is already waiting
+    return job_status(connection, job_id)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from flask import Response, current_app
+from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from bvp.api.schemas import (
     UploadResultSchema,
     UploadSchema,
 )
+from bvp.config import app_settings
 from bvp.data.beliefs import SaveResult, probabilities_present
 from bvp.data.models import Sensor
 from bvp.data.models.data_sources import forecaster_source_ids, get_or_create_source
@@ -47,7 +48,7 @@ from bvp.data.sensor_data import (
 )
 from bvp.data.sensor_stats import sensor_statistics
 from bvp.data.transactional import transactional
-from bvp.forecasting.jobs import JobSettings, PendingJobs, enqueue_after_commit
+from bvp.forecasting.outbox import PendingJobs, enqueue_after_commit
 from bvp.ingestion.upload import MEASURED_INSTANTLY, Upload, store_upload
 
 sensor_data = Blueprint(
@@ -139,9 +140,7 @@ def store_for_caller(
             stored = what(session, sensor, source.id)
         result = stored.result if isinstance(stored, Upload) else stored
         if result.created or result.updated:
-            jobs = enqueue_after_commit(
-                session, sensor.id, JobSettings.from_config(current_app.config)
-            )
+            jobs = enqueue_after_commit(session, sensor.id, app_settings().jobs)
     return stored, jobs
 
 

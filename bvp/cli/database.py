@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import make_url
 
+from bvp.config import app_settings
 from bvp.data.db import Session, ensure_database_exists
 from bvp.data.models.accounts import find_user_by_email
 from bvp.data.partitions import list_partitions
@@ -24,11 +25,7 @@ from bvp.data.populate import (
 )
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, parse_duration
-from bvp.forecasting.jobs import (
-    JobSettings,
-    PendingJobs,
-    enqueue_after_commit,
-)
+from bvp.forecasting.outbox import PendingJobs, enqueue_after_commit
 from bvp.forecasting.pipeline import forecast_origins, make_forecast
 
 
@@ -79,7 +76,7 @@ def db_populate(structure, data, hold_back, forecasts, admin_email, admin_passwo
     """Put the demo structure, sample data and/or forecasts in; safe to run again."""
     if not (structure or data or forecasts):
         raise click.UsageError("Say what to populate: --structure, --data and/or --forecasts.")
-    settings = JobSettings.from_config(current_app.config)
+    settings = app_settings().jobs
     owed: list[PendingJobs] = []
     with transactional() as session:
         if structure:

@@ -9,28 +9,22 @@ from datetime import datetime, timedelta
 
 import click
 import pandas as pd
-from flask import current_app
 from flask.cli import AppGroup
-from rq.job import JobStatus
 from tqdm import tqdm
 
 from bvp.cli.params import AWARE_DATETIME, DURATION
+from bvp.config import app_settings
 from bvp.data.models import ModelSelection, TrainedModel
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.models.trained_models import stored_models
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration
+from bvp.forecasting.enqueue import create_forecasting_jobs
 from bvp.forecasting.horizons import covering_horizons, reach
-from bvp.forecasting.jobs import (
-    DONE,
-    JobSettings,
-    create_forecasting_jobs,
-    drain_owed_forecasts,
-    forecast_job_id,
-    job_statuses,
-    parse_horizons,
-)
+from bvp.forecasting.job_ids import forecast_job_id
+from bvp.forecasting.job_status import DONE, WAITING, job_statuses
 from bvp.forecasting.models import MODELS, model_label
+from bvp.forecasting.outbox import drain_owed_forecasts
 from bvp.forecasting.pipeline import (
     backtest_sensor,
     current_model,
@@ -41,6 +35,7 @@ from bvp.forecasting.pipeline import (
     select_model,
     train_model,
 )
+from bvp.forecasting.settings import parse_horizons
 from bvp.queues import redis_connection
 
 # One meaning in `create` and `backtest`: the window of origins is [--from, --until).
@@ -60,8 +55,7 @@ def wait(timeout: int) -> None:
     Those jobs are known by their ids (sensor, horizon, origin), so it does not matter
     whether the workers started before or after this command.
     """
-    config = current_app.config
-    horizons = parse_horizons(config["FORECAST_HORIZONS"])
+    settings = app_settings().jobs
     with transactional() as session:
         sensor_ids = [sensor.id for sensor in session.scalars(sensors_in_scope(None))]
         origins = forecast_origins(session, sensor_ids)
@@ -69,9 +63,9 @@ def wait(timeout: int) -> None:
         forecast_job_id(sensor_id, horizon, origin)
         for sensor_id, origin in origins.items()
         if origin is not None
-        for horizon in covering_horizons(horizons)  # as they were queued
+        for horizon in covering_horizons(settings.horizons)  # as they were queued
     ]
-    connection = redis_connection(config["REDIS_URL"])
+    connection = redis_connection(settings.redis_url)
     deadline = time.monotonic() + timeout
     with tqdm(total=len(job_ids), unit="job", desc="forecasting", file=sys.stdout) as bar:
         while True:
@@ -83,14 +77,14 @@ def wait(timeout: int) -> None:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-    counts = Counter(s.value if s else "never queued" for s in statuses.values())
+    counts = Counter(s or "never queued" for s in statuses.values())
     click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     for job_id, status in statuses.items():
-        if status == JobStatus.FAILED:
+        if status == "failed":
             click.echo(f"  failed: {job_id} (traceback in rq-dashboard or `rq info`)", err=True)
     if counts.get("failed"):
         raise SystemExit(1)
-    if sum(counts.get(s, 0) for s in ("queued", "started", "scheduled", "deferred")):
+    if sum(counts.get(s, 0) for s in WAITING):
         raise click.ClickException(
             f"Jobs still waiting after {timeout} s: is a worker running? "
             "Start one with `flask run_forecasting_worker`."
@@ -121,7 +115,7 @@ def show(rows: int) -> None:
 @forecasts.command("enqueue-pending")
 def enqueue_pending() -> None:
     """Queue the forecasts owed since Redis was last unreachable (workers also do this)."""
-    job_ids = drain_owed_forecasts(JobSettings.from_config(current_app.config))
+    job_ids = drain_owed_forecasts(app_settings().jobs)
     jobs = "job" if len(job_ids) == 1 else "jobs"
     click.echo(f"queued {len(job_ids)} owed forecasting {jobs}" + (": " if job_ids else ""))
     for job_id in job_ids:
@@ -167,7 +161,7 @@ def backtest(
         raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
     try:
         with transactional() as session:
-            lead_times = parse_horizons(horizons or current_app.config["FORECAST_HORIZONS"])
+            lead_times = parse_horizons(horizons) if horizons else app_settings().jobs.horizons
             results = backtest_sensor(
                 session,
                 sensor_id,
@@ -295,9 +289,7 @@ def train(sensor_ids: tuple[int, ...], horizons: tuple[timedelta, ...]) -> None:
     (naive, ridge, MSTL) store nothing. One transaction per sensor and horizon."""
     asked = list(horizons)
     # one fit serves every horizon up to the same whole number of days
-    wanted = sorted(
-        {reach(h) for h in asked or JobSettings.from_config(current_app.config).horizons}
-    )
+    wanted = sorted({reach(h) for h in asked or app_settings().jobs.horizons})
     if not sensor_ids:
         with transactional() as session:
             sensor_ids = tuple(s.id for s in session.scalars(sensors_in_scope(None)))
@@ -348,7 +340,7 @@ def create(
     as_job: bool,
 ) -> None:
     """Forecasts from a series of origins, here and now (progress bar) or as jobs."""
-    settings = JobSettings.from_config(current_app.config)
+    settings = app_settings().jobs
     step, ahead = every, horizon
     origins = pd.date_range(start, end, freq=step, inclusive="left")
     if origins.empty:
@@ -358,13 +350,10 @@ def create(
         for origin in origins:
             job_ids += create_forecasting_jobs(
                 redis_connection(settings.redis_url),
+                settings,
                 [sensor_id],
                 origin.to_pydatetime(),
                 [ahead],
-                queue=settings.queue,
-                retries=settings.retries,
-                timeout=settings.timeout,
-                model_max_age=settings.model_max_age,
                 model=model,
             )
         click.echo(f"queued {len(job_ids)} forecasting jobs; watch them with `flask jobs list`")
@@ -387,7 +376,7 @@ def cron(once: bool) -> None:
     """Run rq's cron scheduler for periodic re-forecasting (one per deployment is enough)."""
     from bvp.forecasting.schedule import cron_scheduler
 
-    scheduler = cron_scheduler(JobSettings.from_config(current_app.config))
+    scheduler = cron_scheduler(app_settings().jobs)
     if once:
         queued = scheduler.enqueue_jobs()
         click.echo(f"queued {len(queued)} periodic jobs")

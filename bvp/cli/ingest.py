@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
+from bvp.config import app_settings
 from bvp.data.transactional import transactional
 from bvp.data.utc import to_utc
 from bvp.ingestion.load_runs import MODES, recent_runs
@@ -57,7 +58,9 @@ def _manifest(path: str | None) -> tuple[Manifest, Path]:
 
 
 def _ingestion(manifest: Manifest) -> Ingestion:
-    return Ingestion(manifest, IngestionSettings.from_config(current_app.config), _bars)
+    return Ingestion(
+        manifest, IngestionSettings.from_config(current_app.config, app_settings().jobs), _bars
+    )
 
 
 def _known(manifest: Manifest, source_ids) -> list[str] | None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 
-from bvp.forecasting.jobs import describe_job, fetch_jobs, recent_job_ids
-from bvp.queues import QUEUE_NAMES, get_queue, redis_connection
+from bvp.config import app_settings
+from bvp.forecasting.job_status import job_status, jobs_by_id, recent_job_ids
+from bvp.queues import QUEUE_NAMES, drop_waiting, queue_depths, redis_connection
+from bvp.queues import requeue_failed as requeue_failed_jobs
 
 jobs = AppGroup("jobs", help="Job queues (rq on Redis).")
 
@@ -17,7 +16,7 @@ QUEUE = click.Choice(QUEUE_NAMES)
 
 
 def _connection():
-    return redis_connection(current_app.config["REDIS_URL"])
+    return redis_connection(app_settings().jobs.redis_url)
 
 
 @jobs.command("list")
@@ -27,19 +26,17 @@ def _connection():
 def list_jobs(queues: tuple[str, ...], status: str | None, limit: int) -> None:
     """Recent jobs: waiting, running, scheduled, failed and finished."""
     connection = _connection()
-    for name in queues or QUEUE_NAMES:
-        queue = get_queue(connection, name)
+    for depth in queue_depths(connection, queues or QUEUE_NAMES):
         click.echo(
-            f"{name}: {queue.count} waiting, {queue.started_job_registry.count} running, "
-            f"{queue.failed_job_registry.count} failed, {queue.finished_job_registry.count} done"
+            f"{depth['name']}: {depth['waiting']} waiting, {depth['running']} running, "
+            f"{depth['failed']} failed, {depth['finished']} done"
         )
     shown = 0
-    for job in fetch_jobs(connection, recent_job_ids(connection, queues or QUEUE_NAMES)):
-        info = describe_job(job)
-        if status and info["status"] != status:
+    for info in jobs_by_id(connection, recent_job_ids(connection, queues or QUEUE_NAMES)):
+        if status and info.status != status:
             continue
-        error = f"  {info['error']}" if info["error"] else ""
-        click.echo(f"  {info['status']:<9} {info['id']}{error}")
+        error = f"  {info.error}" if info.error else ""
+        click.echo(f"  {info.status:<9} {info.id}{error}")
         shown += 1
         if shown >= limit:
             break
@@ -49,28 +46,20 @@ def list_jobs(queues: tuple[str, ...], status: str | None, limit: int) -> None:
 @click.argument("job_id")
 def show_job(job_id: str) -> None:
     """One job: its status, times, result or error (with the traceback)."""
-    try:
-        job = Job.fetch(job_id, connection=_connection())
-    except NoSuchJobError:
-        raise click.ClickException(f"There is no job {job_id!r}.") from None
-    for key, value in describe_job(job).items():
+    info = job_status(_connection(), job_id)
+    if info is None:
+        raise click.ClickException(f"There is no job {job_id!r}.")
+    for key, value in info.as_dict().items():
         click.echo(f"{key:>13}: {value}")
-    result = job.latest_result()
-    if result is not None and result.exc_string:
-        click.echo(result.exc_string)
+    if info.traceback:
+        click.echo(info.traceback)
 
 
 @jobs.command("requeue-failed")
 @click.option("--queue", "queues", multiple=True, type=QUEUE, help="Default: all queues.")
 def requeue_failed(queues: tuple[str, ...]) -> None:
     """Put failed jobs back on their queue."""
-    connection = _connection()
-    total = 0
-    for name in queues or QUEUE_NAMES:
-        registry = get_queue(connection, name).failed_job_registry
-        for job_id in registry.get_job_ids():
-            registry.requeue(job_id)
-            total += 1
+    total = requeue_failed_jobs(_connection(), queues or QUEUE_NAMES)
     click.echo(f"requeued {total} failed jobs")
 
 
@@ -82,6 +71,5 @@ def clear(queues: tuple[str, ...], yes: bool) -> None:
     names = list(queues or QUEUE_NAMES)
     if not yes:
         click.confirm(f"Drop every waiting job on {', '.join(names)}?", abort=True)
-    connection = _connection()
-    dropped = sum(get_queue(connection, name).empty() for name in names)
+    dropped = drop_waiting(_connection(), names)
     click.echo(f"dropped {dropped} waiting {'job' if dropped == 1 else 'jobs'}")

@@ -10,9 +10,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
+from bvp.config import app_settings
 from bvp.data.models import Sensor
 from bvp.data.transactional import transactional
-from bvp.forecasting.jobs import parse_horizons
 from bvp.metrics.export import FORMATS, write_report
 from bvp.metrics.monthly import make_monthly_metrics
 from bvp.metrics.months import date_anchor
@@ -38,7 +38,7 @@ def monthly(anchor_text: str | None, in_utc: bool, output: str | None, fmt: str)
         anchor = date_anchor(anchor_text or config["DATE_ANCHOR"])
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--date-anchor") from None
-    horizons = parse_horizons(config["FORECAST_HORIZONS"])
+    horizons = list(app_settings().jobs.horizons)
     with transactional() as session:
         total = session.query(Sensor).count()
         with tqdm(total=total, unit="sensor", desc="metrics", file=sys.stderr, disable=None) as bar:

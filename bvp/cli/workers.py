@@ -1,4 +1,5 @@
-"""flask run_forecasting_worker (and python worker.py): consume forecasting jobs from Redis.
+"""flask run_forecasting_worker (and python worker.py, the same command): consume
+forecasting jobs from Redis.
 
 A worker on both queues (the default, unless ``--burst``) runs as two processes: this
 one forecasts, and a companion chooses models (the model-selection queue) at the lowest
@@ -12,19 +13,19 @@ killed.
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
+from redis.connection import parse_url
 
-from bvp.forecasting.jobs import JobSettings
+from bvp.app import create_app
+from bvp.config import Settings, app_settings
 from bvp.forecasting.workers import run_in_background, run_worker
 from bvp.queues import QUEUE_NAMES
 
@@ -47,43 +48,35 @@ PR_SET_PDEATHSIG = 1
 @with_appcontext
 def run_forecasting_worker(queues: tuple[str, ...], name: str | None, burst: bool) -> None:
     """Run an rq worker; start as many as you like, on as many machines as you like."""
-    serve(current_app.config, list(queues), name, burst, click.echo)
+    serve(app_settings(), list(queues), name, burst, click.echo)
 
 
 def serve(
-    config: Mapping,
+    settings: Settings,
     queues: list[str],
     name: str | None,
     burst: bool,
     echo: Callable[[str], None] = print,
 ) -> bool:
     """Run a worker on ``queues`` (default: all forecasting work) until stopped."""
-    queues = queues or [config["FORECAST_QUEUE"], SELECTION_QUEUE]
+    jobs, workers = settings.jobs, settings.workers
+    queues = queues or [jobs.queue, SELECTION_QUEUE]
     companion = None
     if SELECTION_QUEUE in queues and len(queues) > 1 and not burst:
         # (a burst run is batch work: its forecasts queue selections it must run too)
         queues = [q for q in queues if q != SELECTION_QUEUE]
         companion = start_selection_companion(name)
         echo(f"Model selection runs beside it, in process {companion.pid} at nice 19")
-    priority = run_in_background(config["WORKER_NICENESS"])  # horses inherit it
+    priority = run_in_background(workers.niceness)  # horses inherit it
     # model selection and training are long: they always run in a forked, killable horse
-    in_process = config["WORKER_JOBS"] == "in-process" and SELECTION_QUEUE not in queues
+    in_process = workers.jobs == "in-process" and SELECTION_QUEUE not in queues
     echo(
         f"Worker {name or '(unnamed)'} listening on {', '.join(queues)} at "
-        f"{_safe(config['REDIS_URL'])}; CPU priority: {priority}; jobs "
+        f"{_safe(jobs.redis_url)}; CPU priority: {priority}; jobs "
         + ("in its own process" if in_process else "in a forked work horse each")
     )
     try:
-        return run_worker(
-            JobSettings.from_config(config),
-            queues,
-            name=name,
-            burst=burst,
-            maintenance_seconds=config["WORKER_MAINTENANCE_SECONDS"],
-            heartbeat_seconds=config["JOB_HEARTBEAT_SECONDS"],
-            model_threads=config["MODEL_THREADS"],
-            in_process=in_process,
-        )
+        return run_worker(jobs, workers, queues, name=name, burst=burst, in_process=in_process)
     finally:
         if companion is not None:
             companion.send_signal(signal.SIGTERM)  # rq's warm shutdown: ends its job first
@@ -107,8 +100,6 @@ def _end_with_parent() -> None:
 
 
 def _safe(url: str) -> str:
-    from redis.connection import parse_url
-
     parts = parse_url(url)  # without the password
     if "path" in parts:  # a unix socket (the embedded Redis)
         return f"unix://{parts['path']}?db={parts.get('db', 0)}"
@@ -116,17 +107,12 @@ def _safe(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python worker.py` and the selection companion: the same worker, outside flask."""
-    from bvp.app import create_app
-
-    parser = argparse.ArgumentParser(description="Run a BVP forecasting worker.")
-    parser.add_argument("--queue", action="append", choices=QUEUE_NAMES)
-    parser.add_argument("--name")
-    parser.add_argument("--burst", action="store_true")
-    args = parser.parse_args(argv)
-    app = create_app()
-    with app.app_context():
-        serve(app.config, args.queue or [], args.name, args.burst)
+    """`python worker.py` and the selection companion: `flask run_forecasting_worker`
+    itself, its options and start-up, without FLASK_APP. A bad setting stops it as it
+    stops `flask`: with the variable's name, and exit status 1."""
+    run_forecasting_worker.main(
+        argv, prog_name=os.path.basename(sys.argv[0]), obj=ScriptInfo(create_app=create_app)
+    )
 
 
 if __name__ == "__main__":

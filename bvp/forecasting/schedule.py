@@ -17,7 +17,8 @@ from sqlalchemy import select
 from bvp.data.models import Sensor
 from bvp.data.transactional import transactional
 from bvp.data.utc import parse_duration, utcnow
-from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
+from bvp.forecasting.enqueue import enqueue_forecasts
+from bvp.forecasting.settings import JobSettings
 from bvp.queues import redis_connection
 
 CHECK_EVERY_SECONDS = 300

@@ -17,11 +17,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
-from rq.defaults import (
-    DEFAULT_JOB_MONITORING_INTERVAL,
-    DEFAULT_MAINTENANCE_TASK_INTERVAL,
-    DEFAULT_WORKER_TTL,
-)
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import JobStatus
 from rq.worker import WorkerStatus
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,7 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from bvp.data.models.job_runs import FAILED, FINISHED, RETRIED, record_job_run
 from bvp.data.transactional import transactional
 from bvp.data.utc import utcnow
-from bvp.forecasting.jobs import JobSettings, drain_owed_forecasts, rq_time, sensor_of_job
+from bvp.forecasting.job_ids import sensor_of_job
+from bvp.forecasting.job_status import rq_time
+from bvp.forecasting.outbox import drain_owed_forecasts
+from bvp.forecasting.settings import JobSettings, WorkerSettings
 from bvp.forecasting.threads import limit_process_threads
 from bvp.queues import get_queue, redis_connection
 
@@ -219,8 +218,8 @@ def preload_models() -> None:
     statsforecast 0.9 s, pvlib 0.3 s), which every job would pay again."""
     import lightgbm  # noqa: F401
     import pvlib.solarposition  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import sklearn.pipeline  # noqa: F401
+    import sklearn.linear_model
+    import sklearn.pipeline
     import sklearn.preprocessing  # noqa: F401
     import statsforecast.models  # noqa: F401
 
@@ -229,12 +228,10 @@ def preload_models() -> None:
 
 def run_worker(
     settings: JobSettings,
+    worker: WorkerSettings,
     queues: list[str],
     name: str | None = None,
     burst: bool = False,
-    maintenance_seconds: int = DEFAULT_MAINTENANCE_TASK_INTERVAL,
-    heartbeat_seconds: int = DEFAULT_JOB_MONITORING_INTERVAL,
-    model_threads: int = 1,
     in_process: bool = False,
 ) -> bool:
     """Run a worker on ``queues`` until stopped (or, with ``burst``, until empty).
@@ -246,19 +243,20 @@ def run_worker(
     Each job's models run on ``model_threads`` threads (BVP_MODEL_THREADS); with
     ``in_process`` jobs run in this process instead of a forked work horse each.
     """
-    limit_process_threads(model_threads)  # before any job forks or loads a model library
+    maintenance_seconds = worker.maintenance_seconds
+    limit_process_threads(worker.model_threads)  # before any job forks or loads a model library
     preload_models()
     connection = redis_connection(settings.redis_url)
     drain_safely(settings)
     worker_class = InProcessForecastingWorker if in_process else ForecastingWorker
-    worker = worker_class(
+    rq_worker = worker_class(
         [get_queue(connection, q) for q in queues],
         connection=connection,
         name=name,
         maintenance_interval=maintenance_seconds,
-        job_monitoring_interval=heartbeat_seconds,
+        job_monitoring_interval=worker.heartbeat_seconds,
         # An idle worker waits on Redis for (ttl - 15) s between maintenance checks.
         worker_ttl=min(DEFAULT_WORKER_TTL, maintenance_seconds + 15),
     )
-    worker.settings = settings
-    return worker.work(burst=burst, with_scheduler=True)
+    rq_worker.settings = settings
+    return rq_worker.work(burst=burst, with_scheduler=True)

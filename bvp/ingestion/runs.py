@@ -25,7 +25,8 @@ from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.transactional import transactional
 from bvp.data.units import UnitError
 from bvp.data.utc import utcnow
-from bvp.forecasting.jobs import JobSettings, enqueue_newest_owed, owe_forecasts
+from bvp.forecasting.outbox import enqueue_newest_owed, owe_forecasts
+from bvp.forecasting.settings import JobSettings
 from bvp.ingestion.fetchers import make_fetcher
 from bvp.ingestion.fetchers.base import FetchContext, Fetched, FetchError, HeldFile
 from bvp.ingestion.http import HttpSettings, describe_error, safe_url
@@ -66,12 +67,12 @@ class IngestionSettings:
     jobs: JobSettings | None = None
 
     @classmethod
-    def from_config(cls, config) -> IngestionSettings:
+    def from_config(cls, config, jobs: JobSettings) -> IngestionSettings:
         return cls(
             store_url=config["INGEST_STORE_URL"],
             webhook_url=config["INGEST_WEBHOOK_URL"],
             http=HttpSettings.from_config(config),
-            jobs=JobSettings.from_config(config),
+            jobs=jobs,
         )
 
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import current_app, render_template
+from flask import render_template
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Worker
 from sqlalchemy.orm import Session
 
+from bvp.config import app_settings
 from bvp.data.models import Sensor
 from bvp.data.models.sensors import sensors_in_scope
 from bvp.data.transactional import transactional
-from bvp.forecasting.jobs import describe_job, fetch_jobs, sensor_of_job
-from bvp.queues import QUEUE_NAMES, get_queue, redis_connection, unserved_queues
+from bvp.forecasting.job_ids import sensor_of_job
+from bvp.forecasting.job_status import JobInfo, jobs_by_id, recent_failed_job_ids
+from bvp.queues import QUEUE_NAMES, queue_depths, redis_connection, unserved_queues, workers_alive
 from bvp.ui import dashboard
 from bvp.ui.auth import account_scope
 
@@ -31,7 +32,7 @@ class JobsOverview:
     queues: list[dict] = field(default_factory=list)
     workers: list[dict] = field(default_factory=list)
     unserved: list[dict] = field(default_factory=list)  # queues with jobs and no worker
-    failures: list[dict] = field(default_factory=list)
+    failures: list[JobInfo] = field(default_factory=list)
     redis_error: str | None = None  # set when Redis could not be asked
 
 
@@ -40,7 +41,7 @@ def jobs():
     scope = account_scope()
     with transactional() as session:
         visible = None if scope is None else _sensor_ids(session, scope)
-    overview = jobs_overview(current_app.config["REDIS_URL"], visible)
+    overview = jobs_overview(app_settings().jobs.redis_url, visible)
     return render_template("jobs.html", title="Jobs", overview=overview)
 
 
@@ -49,11 +50,11 @@ def jobs_overview(redis_url: str, visible_sensors: set[int] | None) -> JobsOverv
     try:
         connection = redis_connection(redis_url)
         queues = queue_depths(connection)
-        workers = Worker.all(connection=connection)
+        workers = workers_alive(connection)
         waiting = {q["name"]: q["waiting"] for q in queues}
         return JobsOverview(
             queues=queues,
-            workers=workers_alive(workers),
+            workers=workers,
             unserved=[q for q in queues if q["name"] in unserved_queues(waiting, workers)],
             failures=recent_failures(connection, visible_sensors),
         )
@@ -61,50 +62,18 @@ def jobs_overview(redis_url: str, visible_sensors: set[int] | None) -> JobsOverv
         return JobsOverview(redis_error=f"{type(error).__name__}: {error}")
 
 
-def queue_depths(connection: Redis) -> list[dict]:
-    depths = []
-    for name in QUEUE_NAMES:
-        queue = get_queue(connection, name)
-        depths.append(
-            {
-                "name": name,
-                "waiting": queue.count,
-                "running": queue.started_job_registry.count,
-                "scheduled": queue.scheduled_job_registry.count,
-                "failed": queue.failed_job_registry.count,
-                "finished": queue.finished_job_registry.count,
-            }
-        )
-    return depths
-
-
-def workers_alive(workers: list[Worker]) -> list[dict]:
-    alive = [
-        {
-            "name": worker.name,
-            "state": str(getattr(worker.get_state(), "value", worker.get_state())),
-            "queues": ", ".join(worker.queue_names()),
-            "last_heartbeat": worker.last_heartbeat,
-            "current_job": worker.get_current_job_id(),
-        }
-        for worker in workers
-    ]
-    return sorted(alive, key=lambda w: w["name"])
-
-
-def recent_failures(connection: Redis, visible_sensors: set[int] | None) -> list[dict]:
+def recent_failures(connection: Redis, visible_sensors: set[int] | None) -> list[JobInfo]:
     failures = []
     for name in QUEUE_NAMES:
-        registry = get_queue(connection, name).failed_job_registry
-        job_ids = registry.get_job_ids(-RECENT_FAILURES, -1)  # newest expire last
+        job_ids = recent_failed_job_ids(connection, name, RECENT_FAILURES)
         if visible_sensors is not None:
             job_ids = [j for j in job_ids if sensor_of_job(j) in visible_sensors]
-        failures += [describe_job(job) for job in fetch_jobs(connection, job_ids)]
+        failures += jobs_by_id(connection, job_ids)
     return sorted(failures, key=_newest_first)
 
 
-def _newest_first(failure: dict) -> tuple:
-    moment = failure["ended_at"] or failure["enqueued_at"]
+def _newest_first(failure: JobInfo) -> tuple:
+    moment = failure.ended_at or failure.enqueued_at
     return (moment is None, -(moment.timestamp() if moment else 0.0))
 
 

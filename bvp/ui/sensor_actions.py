@@ -10,7 +10,7 @@ forecasting and choosing are for account-admins and admins.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -18,20 +18,16 @@ from redis.exceptions import RedisError
 from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from bvp.config import app_settings
 from bvp.data.models.accounts import MANAGE_ROLES, WRITE_DATA_ROLES
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.sensors import find_sensor
 from bvp.data.transactional import transactional
 from bvp.data.utc import is_time_zone
-from bvp.forecasting.jobs import (
-    JobSettings,
-    enqueue_after_commit,
-    enqueue_forecasts,
-    enqueue_model_selection,
-    job_statuses,
-    model_selection_job_id,
-    sensor_of_job,
-)
+from bvp.forecasting.enqueue import enqueue_forecasts, enqueue_model_selection
+from bvp.forecasting.job_ids import sensor_of_job
+from bvp.forecasting.job_status import job_statuses
+from bvp.forecasting.outbox import enqueue_after_commit
 from bvp.forecasting.pipeline import latest_origin
 from bvp.ingestion.upload import UploadError, store_upload
 from bvp.queues import redis_connection
@@ -87,8 +83,7 @@ def upload(sensor_id: int):
             )
             jobs = None
             if done.changed:
-                settings = JobSettings.from_config(current_app.config)
-                jobs = enqueue_after_commit(session, sensor.id, settings)
+                jobs = enqueue_after_commit(session, sensor.id, app_settings().jobs)
     except UploadError as error:
         flash(f"Nothing stored from {form.file.data.filename}: {error}", "error")
         return _back(sensor_id)
@@ -113,7 +108,7 @@ def forecast_now(sensor_id: int):
         flash("Nothing to forecast from: the sensor has no measurements yet.", "error")
         return _back(sensor_id)
     try:
-        ids = enqueue_forecasts(JobSettings.from_config(current_app.config), {sensor_id: origin})
+        ids = enqueue_forecasts(app_settings().jobs, {sensor_id: origin})
     except RedisError:
         flash("The job queue is unreachable; try again shortly.", "error")
         return _back(sensor_id)
@@ -127,12 +122,12 @@ def choose_model(sensor_id: int):
     with transactional() as session:
         _sensor(session, sensor_id)
     try:
-        enqueue_model_selection(redis_connection(current_app.config["REDIS_URL"]), sensor_id)
+        job_id = enqueue_model_selection(redis_connection(app_settings().jobs.redis_url), sensor_id)
     except RedisError:
         flash("The job queue is unreachable; try again shortly.", "error")
         return _back(sensor_id)
     flash("Choosing the model by backtest: every model over the last 28 days.", "info")
-    return _back(sensor_id, [model_selection_job_id(sensor_id)])
+    return _back(sensor_id, [job_id])
 
 
 @dashboard.get("/sensors/<int:sensor_id>/jobs.json")
@@ -142,15 +137,12 @@ def job_progress(sensor_id: int):
         _sensor(session, sensor_id)
     try:
         statuses = job_statuses(
-            redis_connection(current_app.config["REDIS_URL"]), followed_jobs(sensor_id)
+            redis_connection(app_settings().jobs.redis_url), followed_jobs(sensor_id)
         )
     except RedisError:
         return jsonify(error="The job queue is unreachable."), 503
     return jsonify(
-        jobs=[
-            {"id": i, "status": status.value if status is not None else "unknown"}
-            for i, status in statuses.items()
-        ]
+        jobs=[{"id": i, "status": status or "unknown"} for i, status in statuses.items()]
     )
 
 

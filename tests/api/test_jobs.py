@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from bvp.forecasting.jobs import create_forecasting_jobs
-from tests.conftest import run_worker
+from bvp.forecasting.enqueue import create_forecasting_jobs
+from tests.conftest import job_settings, run_worker
 
 DAY = {
     "start": "2024-06-01T00:00:00+02:00",
@@ -37,7 +37,12 @@ def test_a_failed_job_shows_its_error(as_, db, world, redis):
     # A job asking for a model no release knows (a bug, say): it fails, and says why.
     origin = datetime(2024, 6, 1, tzinfo=UTC)
     [job_id] = create_forecasting_jobs(
-        redis, [sensor], origin, [timedelta(hours=1)], retries=0, model="no-such-model"
+        redis,
+        job_settings(retries=0),
+        [sensor],
+        origin,
+        [timedelta(hours=1)],
+        model="no-such-model",
     )
     run_worker("-m", "flask", "run_forecasting_worker", "--queue", "forecasting", "--burst")
     job = as_("viewer").get(f"/api/v1/jobs/{job_id}").get_json()

@@ -3,6 +3,7 @@
 import base64
 
 from tests.api.conftest import PASSWORD
+from tests.conftest import job_settings
 
 
 def basic(email, password=PASSWORD):
@@ -12,9 +13,11 @@ def basic(email, password=PASSWORD):
 def test_admins_see_the_queues_and_no_one_else(app, world, redis):
     from datetime import UTC, datetime, timedelta
 
-    from bvp.forecasting.jobs import create_forecasting_jobs
+    from bvp.forecasting.enqueue import create_forecasting_jobs
 
-    create_forecasting_jobs(redis, [1], datetime(2024, 6, 1, tzinfo=UTC), [timedelta(days=1)])
+    create_forecasting_jobs(
+        redis, job_settings(), [1], datetime(2024, 6, 1, tzinfo=UTC), [timedelta(days=1)]
+    )
     client = app.test_client()
     anonymous = client.get("/rq/")
     assert anonymous.status_code == 401 and "Basic" in anonymous.headers["WWW-Authenticate"]

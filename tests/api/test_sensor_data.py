@@ -187,17 +187,16 @@ def test_no_one_reads_or_writes_another_accounts_data(as_, world, db, redis):
     assert read(admin, {"north": world["south"]}, start=DAY).status_code == 200
 
 
-def test_redis_down_data_stored_and_forecasts_owed_until_redis_is_back(app, as_, world, db, redis):
+def test_redis_down_data_stored_and_forecasts_owed_until_redis_is_back(
+    app, as_, world, db, redis, monkeypatch
+):
     from bvp.data.models import ForecastOutbox
-    from bvp.forecasting.jobs import forecast_job_id
-    from tests.conftest import run_worker
+    from bvp.forecasting.job_ids import forecast_job_id
+    from tests.conftest import change_settings, run_worker
 
-    configured = app.config["REDIS_URL"]
-    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
-    try:
+    with monkeypatch.context() as patched:
+        change_settings(patched, app, REDIS_URL="redis://127.0.0.1:1/0")  # no one listens
         result = as_("user").post(url(world), json=body()).get_json()
-    finally:
-        app.config["REDIS_URL"] = configured
     assert result["created"] == 96 and result["jobs_pending"] is True
     assert stored(db) == 96
     owed = [(o.sensor_id, o.origin) for o in db.query(ForecastOutbox)]
@@ -287,3 +286,22 @@ def test_a_body_that_is_not_utf8_is_400_not_taken_as_no_body(as_, world, db):
         assert "_body" in response.get_json()["errors"]
     assert user.get("/api/v1/clients").get_json() == []
     assert stored(db) == 0
+
+
+def test_a_post_queues_its_jobs_with_the_settings_create_app_built(app, as_, world, redis):
+    """Settings are typed and checked once, at start; a POST reads them (here: another
+    app of the same database, with BVP_FORECAST_HORIZONS=PT6H and one retry)."""
+    from bvp.app import create_app
+    from bvp.config import app_settings
+    from bvp.forecasting.job_status import job_status
+
+    six_hours = create_app("testing", overrides={"FORECAST_HORIZONS": "PT6H", "JOB_RETRIES": 1})
+    assert app_settings(six_hours).jobs.horizons == (timedelta(hours=6),)
+    caller = as_("user")
+    posted = six_hours.test_client().post(
+        url(world), json=body(), headers={"Authorization": f"Bearer {caller.token}"}
+    )
+    assert posted.status_code == 200, posted.get_json()
+    [job_id] = posted.get_json()["forecasting_jobs"]
+    assert job_id == f"forecast-s{world['north']['sensor']}-h21600-o20240601T220000Z"
+    assert job_status(redis, job_id).retries_left == 1

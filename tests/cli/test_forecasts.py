@@ -154,12 +154,13 @@ def test_create_names_a_bad_option_in_one_line(app, db, sensor, option, value, s
 def test_wait_follows_the_jobs_the_latest_data_queued(app, db, sensor, redis):
     """The configured PT1H, PT6H and P1D are one day-ahead job per sensor: `wait` follows
     that job, and does not report the shorter horizons as never queued."""
-    from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
+    from bvp.config import app_settings
+    from bvp.forecasting.enqueue import enqueue_forecasts
     from bvp.forecasting.pipeline import latest_origin
     from tests.conftest import run_worker
 
     _daily_profile_until_june_10(db, sensor, "2024-06-01T00:00Z")
-    settings = JobSettings.from_config(app.config)
+    settings = app_settings(app).jobs
     assert len(settings.horizons) == 3
     assert enqueue_forecasts(settings, {sensor.id: latest_origin(db, sensor.id)}) == [
         f"forecast-s{sensor.id}-h86400-o20240610T000000Z"

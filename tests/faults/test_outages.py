@@ -11,7 +11,10 @@ from rq.job import Job
 from sqlalchemy import select
 
 from bvp.data.models.forecast_outbox import ForecastOutbox
-from bvp.forecasting.jobs import create_forecasting_jobs, forecast_job_id, recent_job_ids
+from bvp.forecasting.enqueue import create_forecasting_jobs
+from bvp.forecasting.job_ids import forecast_job_id
+from bvp.forecasting.job_status import recent_job_ids
+from tests.conftest import job_settings
 from tests.faults.conftest import (
     HORIZON,
     ORIGIN,
@@ -108,7 +111,9 @@ def test_api_and_worker_ride_out_a_postgres_restart_and_no_forecast_is_half_writ
     new_day = day_of(ORIGIN)
 
     with sensor_held(pg, world.sensor_id):
-        in_flight = create_forecasting_jobs(private_redis, [world.sensor_id], ORIGIN, [HORIZON])
+        in_flight = create_forecasting_jobs(
+            private_redis, job_settings(), [world.sensor_id], ORIGIN, [HORIZON]
+        )
         wait_for(lambda: jobs_waiting_at_the_write(pg) == 1, 30, "the job is writing")
         postgres_server.stop()  # its transaction dies with its connection
 

@@ -16,7 +16,10 @@ import redis as redis_client
 from rq import Queue
 from rq.job import Job
 
-from bvp.forecasting.jobs import create_forecasting_jobs, forecast_job_id, run_forecasting_job
+from bvp.forecasting.enqueue import create_forecasting_jobs
+from bvp.forecasting.job_ids import forecast_job_id
+from bvp.forecasting.jobs import run_forecasting_job
+from tests.conftest import job_settings
 from tests.faults.conftest import (
     HORIZON,
     ORIGIN,
@@ -65,7 +68,9 @@ def test_a_job_whose_worker_is_killed_is_retried_by_another_and_written_once(
     origins = [ORIGIN, ORIGIN - timedelta(hours=1)]
     with sensor_held(pg, world.sensor_id):
         job_ids = [
-            create_forecasting_jobs(private_redis, [world.sensor_id], o, [HORIZON])[0]
+            create_forecasting_jobs(private_redis, job_settings(), [world.sensor_id], o, [HORIZON])[
+                0
+            ]
             for o in origins
         ]
         wait_for(lambda: jobs_waiting_at_the_write(pg) == 2, 30, "both jobs are mid-job")
@@ -112,7 +117,9 @@ def test_racing_enqueuers_queue_a_job_once(
         with redis_client.Redis.from_url(redis_server.url) as connection:  # a client each
             barrier.wait(10)
             returned.append(
-                create_forecasting_jobs(connection, [world.sensor_id], ORIGIN, [HORIZON])
+                create_forecasting_jobs(
+                    connection, job_settings(), [world.sensor_id], ORIGIN, [HORIZON]
+                )
             )
 
     job_id = forecast_job_id(world.sensor_id, HORIZON, ORIGIN)
@@ -160,6 +167,8 @@ def test_two_workers_running_the_same_job_id_at_once_store_one_forecast(
                 world.sensor_id,
                 int(HORIZON.total_seconds()),
                 ORIGIN.isoformat(),
+                None,  # as_of: as the job runs
+                7 * 24 * 3600,  # the model choice's age limit
                 job_id=job_id,
                 retry=None,
             )

@@ -15,10 +15,11 @@ from bvp.data.models import TrainedModel
 from bvp.data.models.model_selection import store_selection
 from bvp.data.models.trained_models import decode_state, encode_state, model_state, stored_model
 from bvp.data.utc import utcnow
-from bvp.forecasting.jobs import create_forecasting_jobs, training_job_id
+from bvp.forecasting.enqueue import create_forecasting_jobs
+from bvp.forecasting.job_ids import training_job_id
 from bvp.forecasting.models import model_named
 from bvp.forecasting.pipeline import make_forecast, model_inputs
-from tests.conftest import run_worker
+from tests.conftest import job_settings, run_worker
 from tests.forecasting.test_features_and_models import CONTEXT, ORIGIN, RESOLUTION, daily_profile
 
 DAY = timedelta(days=1)
@@ -125,7 +126,7 @@ def test_forecasts_reuse_the_stored_model_for_a_week_and_then_refit(db, sensor):
 def test_a_day_old_model_is_retrained_in_the_background_by_a_worker(app, db, sensor, redis):
     end = _measured(db, sensor)
     _forecast(db, sensor, end - 2 * DAY)  # stored, two days old at the next origin
-    create_forecasting_jobs(redis, [sensor.id], end.to_pydatetime(), [DAY])
+    create_forecasting_jobs(redis, job_settings(), [sensor.id], end.to_pydatetime(), [DAY])
 
     run_worker()
 

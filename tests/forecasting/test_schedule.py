@@ -8,15 +8,15 @@ from rq import Queue
 from sqlalchemy import text
 
 from bvp.data.beliefs import save_beliefs
-from bvp.forecasting.jobs import JobSettings, sensor_of_job
+from bvp.forecasting.job_ids import sensor_of_job
 from bvp.forecasting.schedule import reforecast_due_sensors
-from tests.conftest import run_worker
+from tests.conftest import job_settings, run_worker
 
 
 def test_sensors_marked_for_reforecasting_get_forecasts_from_now(app, db, sensor, redis):
     sensor.attributes = {"reforecast_every": "PT1H"}
     db.commit()
-    settings = JobSettings(redis_url=app.config["REDIS_URL"], horizons=[timedelta(hours=6)])
+    settings = job_settings(horizons=(timedelta(hours=6),))
     job_ids = reforecast_due_sensors(settings.as_job_kwargs())
     assert [sensor_of_job(j) for j in job_ids] == [sensor.id]
     now = pd.Timestamp.now(tz="UTC").floor("1h")

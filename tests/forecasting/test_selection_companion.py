@@ -13,9 +13,9 @@ import pandas as pd
 from rq.job import Job
 
 from bvp.data.beliefs import latest_beliefs
-from bvp.forecasting.jobs import create_forecasting_jobs
+from bvp.forecasting.enqueue import create_forecasting_jobs
 from bvp.queues import get_queue
-from tests.conftest import REPO
+from tests.conftest import REPO, job_settings
 from tests.forecasting.test_worker import ORIGIN, measure_two_days
 
 
@@ -72,7 +72,11 @@ def test_a_forecast_is_made_while_a_selection_runs(db, redis, sensor):
     try:
         wait_for(lambda: selection.get_status(refresh=True) == "started", 60, "selection runs")
         [job_id] = create_forecasting_jobs(
-            redis, [sensor.id], ORIGIN.to_pydatetime(), [pd.Timedelta(hours=1).to_pytimedelta()]
+            redis,
+            job_settings(),
+            [sensor.id],
+            ORIGIN.to_pydatetime(),
+            [pd.Timedelta(hours=1).to_pytimedelta()],
         )
         forecast = Job.fetch(job_id, connection=redis)
         wait_for(lambda: forecast.get_status(refresh=True) == "finished", 60, "the forecast")

@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from bvp.data.beliefs import latest_beliefs, save_beliefs
 from bvp.data.models import DataSource
-from bvp.forecasting.jobs import create_forecasting_jobs
+from bvp.forecasting.enqueue import create_forecasting_jobs
 from bvp.forecasting.models import MODELS
 from bvp.queues import get_queue
-from tests.conftest import REPO, run_worker
+from tests.conftest import REPO, job_settings, run_worker
 
 ORIGIN = pd.Timestamp("2024-06-03T00:00Z")
 
@@ -39,7 +39,9 @@ def measure_two_days(db, sensor):
 def test_flask_worker_consumes_jobs_and_writes_forecasts(db, redis, sensor):
     measure_two_days(db, sensor)
     horizons = [pd.Timedelta(hours=1).to_pytimedelta(), pd.Timedelta(days=1).to_pytimedelta()]
-    job_ids = create_forecasting_jobs(redis, [sensor.id], ORIGIN.to_pydatetime(), horizons)
+    job_ids = create_forecasting_jobs(
+        redis, job_settings(), [sensor.id], ORIGIN.to_pydatetime(), horizons
+    )
 
     run_worker("-m", "flask", "run_forecasting_worker", "--burst", "--name", "test-w1")
 
@@ -56,7 +58,11 @@ def test_flask_worker_consumes_jobs_and_writes_forecasts(db, redis, sensor):
 
 def test_a_failing_job_keeps_its_error_in_the_failed_registry(db, redis, sensor):
     job_ids = create_forecasting_jobs(
-        redis, [9999], ORIGIN.to_pydatetime(), [pd.Timedelta(hours=1).to_pytimedelta()], retries=0
+        redis,
+        job_settings(retries=0),
+        [9999],
+        ORIGIN.to_pydatetime(),
+        [pd.Timedelta(hours=1).to_pytimedelta()],
     )
     run_worker("worker.py", "--burst")
     job = Job.fetch(job_ids[0], connection=redis)
@@ -68,7 +74,6 @@ def test_a_failing_job_keeps_its_error_in_the_failed_registry(db, redis, sensor)
 
 def test_a_backtest_chooses_the_model_that_forecasts_from_then_on(db, redis, sensor):
     from bvp.data.models import ModelSelection
-    from bvp.forecasting.jobs import JobSettings
 
     events = pd.date_range(ORIGIN - pd.Timedelta(weeks=6), ORIGIN, freq="15min", inclusive="left")
     hours = (events.hour + events.minute / 60).to_numpy()
@@ -82,8 +87,8 @@ def test_a_backtest_chooses_the_model_that_forecasts_from_then_on(db, redis, sen
         belief_time=ORIGIN.to_pydatetime(),
     )
     db.commit()
-    settings = JobSettings(redis_url="", horizons=[pd.Timedelta(days=1).to_pytimedelta()])
-    create_forecasting_jobs(redis, [sensor.id], ORIGIN.to_pydatetime(), settings.horizons)
+    settings = job_settings(horizons=(pd.Timedelta(days=1).to_pytimedelta(),))
+    create_forecasting_jobs(redis, settings, [sensor.id], ORIGIN.to_pydatetime())
     run_worker()  # forecasts with the default model, then queues and runs the backtest
     selection = db.get(ModelSelection, sensor.id)
     assert selection is not None
@@ -96,7 +101,7 @@ def test_a_backtest_chooses_the_model_that_forecasts_from_then_on(db, redis, sen
     assert 0.7 <= selection.calibration["coverage"] <= 0.9
 
     later = ORIGIN + pd.Timedelta(hours=1)
-    create_forecasting_jobs(redis, [sensor.id], later.to_pydatetime(), settings.horizons)
+    create_forecasting_jobs(redis, settings, [sensor.id], later.to_pydatetime())
     run_worker()
     made_later = latest_beliefs(db, sensor.id, later, later + pd.Timedelta(hours=1))
     source = db.get(DataSource, int(made_later["source_id"].iloc[0]))
@@ -202,7 +207,9 @@ def test_in_process_workers_run_jobs_without_forking_and_keep_the_timeout(
     measure_two_days(db, sensor)
     monkeypatch.setenv("BVP_WORKER_JOBS", "in-process")
     day = [pd.Timedelta(days=1).to_pytimedelta()]
-    forecast_jobs = create_forecasting_jobs(redis, [sensor.id], ORIGIN.to_pydatetime(), day)
+    forecast_jobs = create_forecasting_jobs(
+        redis, job_settings(), [sensor.id], ORIGIN.to_pydatetime(), day
+    )
     queue = get_queue(redis, "forecasting")
     pids = [queue.enqueue(report_process) for _ in range(2)]
     stuck = queue.enqueue("time.sleep", 30, job_timeout=1)

@@ -13,6 +13,7 @@ from bvp.metrics.monthly import make_monthly_metrics
 from bvp.metrics.months import date_anchor
 from bvp.metrics.records import ForecastAccuracy, QueueStats, SensorQuality
 from bvp.metrics.reports import accuracy_history, available_months, monthly_report
+from tests.conftest import job_settings
 from tests.metrics.conftest import store
 
 HORIZONS = [timedelta(hours=1), timedelta(hours=6), timedelta(days=1)]
@@ -146,9 +147,11 @@ def test_a_real_worker_records_each_job_it_runs(app, db, redis, hourly):
     sensor = hourly["utc"]
     hours = pd.date_range("2024-02-01", periods=24 * 14, freq="h", tz="UTC")
     store(db, sensor, hourly["meter"], hours, hours.hour, hours + HOUR)
-    from bvp.forecasting.jobs import create_forecasting_jobs
+    from bvp.forecasting.enqueue import create_forecasting_jobs
 
-    ids = create_forecasting_jobs(redis, [sensor.id], hours[-1] + HOUR, [timedelta(hours=1)])
+    ids = create_forecasting_jobs(
+        redis, job_settings(), [sensor.id], hours[-1] + HOUR, [timedelta(hours=1)]
+    )
     run_worker("-m", "flask", "run_forecasting_worker", "--queue", "forecasting", "--burst")
     db.expire_all()
     runs = db.scalars(select(JobRun)).all()

@@ -28,12 +28,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from bvp.config import app_settings
 from bvp.data.beliefs import save_beliefs
 from bvp.data.db import get_engine
 from bvp.data.models import Asset, DataSource, Sensor, User
 from bvp.data.models.accounts import roles_named
 from bvp.data.models.api_clients import create_client
-from bvp.forecasting.jobs import JobSettings, enqueue_forecasts
+from bvp.forecasting.enqueue import enqueue_forecasts
 from bvp.metrics.records import SensorQuality
 from tests.api.conftest import PASSWORD, PASSWORD_HASH
 
@@ -627,7 +628,7 @@ def matrix_context(app, db, world, redis) -> Context:
     meter = DataSource(name="meter", type="importer")
     db.add(meter)
     db.flush()
-    settings = JobSettings.from_config(app.config)
+    settings = app_settings(app).jobs
     origin = datetime(2024, 6, 1, 2, tzinfo=UTC)
     for account in ("north", "south"):
         sensor = world[account]["sensor"]

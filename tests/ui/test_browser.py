@@ -28,10 +28,11 @@ from bvp.data.models import Account, Asset, Sensor, User
 from bvp.data.models.accounts import ensure_roles, find_user_by_email
 from bvp.data.models.model_selection import store_selection
 from bvp.data.populate import populate_sample_data, populate_structure
-from bvp.forecasting.jobs import create_forecasting_jobs
+from bvp.forecasting.enqueue import create_forecasting_jobs
 from bvp.forecasting.pipeline import latest_origin, make_forecast
 from bvp.metrics.monthly import make_monthly_metrics
 from bvp.queues import redis_connection
+from tests.conftest import job_settings
 from tests.ui.conftest import PASSWORD, PASSWORD_HASH
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -93,7 +94,9 @@ def sample(app):
     redis = redis_connection(app.config["REDIS_URL"])
     redis.flushdb()
     # A job that fails (there is no such model), run here; and a worker that stays alive.
-    create_forecasting_jobs(redis, [pv], origin, HORIZONS[:1], retries=0, model="no-such-model")
+    create_forecasting_jobs(
+        redis, job_settings(retries=0), [pv], origin, HORIZONS[:1], model="no-such-model"
+    )
     SimpleWorker(["forecasting"], connection=redis).work(burst=True)
     worker = Worker(["forecasting"], connection=redis, name="browser-test-worker")
     worker.register_birth()

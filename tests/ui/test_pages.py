@@ -13,10 +13,11 @@ from rq import SimpleWorker, Worker
 from bvp.data.models import DataSource
 from bvp.data.models.model_selection import store_selection
 from bvp.data.utc import utcnow
-from bvp.forecasting.jobs import create_forecasting_jobs
+from bvp.forecasting.enqueue import create_forecasting_jobs
 from bvp.ingestion.load_runs import LoadRun
 from bvp.metrics.records import ForecastAccuracy, QueueStats, SensorQuality
 from bvp.queues import get_queue
+from tests.conftest import change_settings, job_settings
 from tests.ui.conftest import LAST_END, RESOLUTION, measure, pv_shape
 
 
@@ -309,7 +310,12 @@ def failed_jobs(app, world, redis):
     origin = LAST_END.to_pydatetime()
     for sensor_id in world.sensors.values():
         create_forecasting_jobs(
-            redis, [sensor_id], origin, [timedelta(hours=1)], retries=0, model="no-such-model"
+            redis,
+            job_settings(retries=0),
+            [sensor_id],
+            origin,
+            [timedelta(hours=1)],
+            model="no-such-model",
         )
     SimpleWorker(["forecasting"], connection=redis).work(burst=True)
     Worker(["forecasting"], connection=redis, name="ui-test-worker").register_birth()
@@ -338,7 +344,9 @@ def test_admins_see_every_failure_and_the_link_to_rq(signed_in, failed_jobs):
 
 def test_the_jobs_page_warns_of_jobs_that_no_worker_serves(signed_in, failed_jobs, redis):
     origin = LAST_END.to_pydatetime() + timedelta(hours=1)
-    create_forecasting_jobs(redis, [1], origin, [timedelta(hours=1)])  # forecasting: served
+    create_forecasting_jobs(
+        redis, job_settings(), [1], origin, [timedelta(hours=1)]
+    )  # forecasting: served
     get_queue(redis, "model-selection").enqueue("time.sleep", 0)  # nobody listens there
     page = signed_in("viewer", "north").get("/dashboard/jobs")
     alerts = re.findall(r'<p class="message error" role="alert">(.*?)</p>', page.text, re.S)
@@ -349,7 +357,7 @@ def test_the_jobs_page_warns_of_jobs_that_no_worker_serves(signed_in, failed_job
 
 def test_the_jobs_page_says_when_redis_cannot_be_reached(app, signed_in, monkeypatch):
     client = signed_in("admin")
-    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    change_settings(monkeypatch, app, REDIS_URL="redis://127.0.0.1:1/0")
     page = client.get("/dashboard/jobs")
     assert page.status_code == 200
     assert "Redis cannot be reached" in page.text
