@@ -31,6 +31,10 @@ def reforecast_due_sensors(settings: dict) -> list[str]:
     The origin is now rounded down to the sensor's ``reforecast_every``, so running this
     more often than that queues each origin once (job ids name the origin).
     """
+    if "model_max_age" in settings:  # queued by a scheduler started before 2026-12-08
+        settings = dict(settings)
+        seconds = settings.pop("model_max_age")
+        settings["model_max_age_days"] = max(1, round(seconds / 86400))
     job_settings = JobSettings(**settings)
     now = pd.Timestamp(utcnow())
     origins = {}

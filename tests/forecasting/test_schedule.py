@@ -25,6 +25,16 @@ def test_sensors_marked_for_reforecasting_get_forecasts_from_now(app, db, sensor
     assert Queue("forecasting", connection=redis).count == 1
 
 
+def test_a_periodic_job_queued_before_an_upgrade_still_runs(app, db, sensor, redis):
+    """A scheduler started before the settings were typed passes ``model_max_age`` in
+    seconds; the jobs it queues until it restarts still forecast."""
+    sensor.attributes = {"reforecast_every": "PT1H"}
+    db.commit()
+    kwargs = job_settings(horizons=(timedelta(hours=6),)).as_job_kwargs()
+    kwargs["model_max_age"] = kwargs.pop("model_max_age_days") * 86400.0
+    assert [sensor_of_job(j) for j in reforecast_due_sensors(kwargs)] == [sensor.id]
+
+
 def test_cron_command_queues_the_periodic_job_and_a_worker_runs_it(app, db, sensor, redis):
     sensor.attributes = {"reforecast_every": "PT1H"}
     db.commit()
