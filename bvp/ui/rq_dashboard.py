@@ -26,9 +26,6 @@ from bvp.limits import limiter
 
 _guarded = False
 
-# rq-dashboard reads BVP's own REDIS_HOST/PORT/... settings as its legacy names and warns;
-# it uses RQ_DASHBOARD_REDIS_URL, which BVP sets.
-warnings.filterwarnings("ignore", message="Configuration option REDIS_", category=UserWarning)
 
 
 def mount_rq_dashboard(app: Flask) -> None:
@@ -37,7 +34,11 @@ def mount_rq_dashboard(app: Flask) -> None:
         if key.isupper():
             app.config.setdefault(key, getattr(default_settings, key))
     app.config["RQ_DASHBOARD_REDIS_URL"] = app.config["REDIS_URL"]
-    setup_rq_connection(app)
+    with warnings.catch_warnings():
+        # rq-dashboard reads BVP's own REDIS_HOST/PORT/... settings as its legacy names
+        # and warns; it uses RQ_DASHBOARD_REDIS_URL, which BVP sets.
+        warnings.filterwarnings("ignore", "Configuration option REDIS_", UserWarning)
+        setup_rq_connection(app)
     if not _guarded:  # the blueprint is a module global: guard it once
         rq_dashboard.blueprint.before_request(_admins_only)
         rq_dashboard.blueprint.after_request(_refuse_framing)
