@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from bvp.data.models.job_runs import record_job_run
 from bvp.forecasting.enqueue import create_forecasting_jobs
+from bvp.queues import get_queue
 from tests.conftest import job_settings, run_worker
 
 DAY = {
@@ -106,3 +107,21 @@ def test_a_sensors_job_list_reads_recorded_runs_and_its_waiting_jobs(as_, db, wo
     assert listed[1]["error"] == "OSError: still down"
     assert listed[1]["ended_at"] == "2024-05-01T00:20:00+00:00"
     assert as_("viewer", "south").get(f"/api/v1/sensors/{sensor}/jobs").status_code == 404
+
+
+def test_a_job_waiting_for_its_retry_is_listed_whatever_its_origin(as_, world, redis):
+    """Jobs of the sensor that wait to be retried (rq's scheduled registry) are listed
+    even from origins its ids would not be guessed from; another sensor's are not."""
+    sensor, energy = world["north"]["sensor"], world["north"]["energy"]
+    queue = get_queue(redis, "forecasting")
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    for sensor_id in (sensor, energy):
+        queue.enqueue_at(
+            later, "time.sleep", 0, job_id=f"forecast-s{sensor_id}-h3600-o20200101T000000Z"
+        )
+
+    listed = as_("viewer").get(f"/api/v1/sensors/{sensor}/jobs").get_json()
+
+    assert [(j["id"], j["status"]) for j in listed] == [
+        (f"forecast-s{sensor}-h3600-o20200101T000000Z", "scheduled")
+    ]
