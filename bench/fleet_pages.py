@@ -31,7 +31,6 @@ import argparse
 import os
 import platform
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import processes as servers  # bench/processes.py, beside this file
+from forecast_origins import milliseconds
 
 from bvp.app import alembic_config, fresh_database
 from bvp.data.db import Session, init_engine
@@ -243,6 +243,7 @@ def fill_redis(app, sensor_id: int) -> None:
     from bvp.config import app_settings
     from bvp.forecasting.enqueue import create_forecasting_jobs
     from bvp.forecasting.job_ids import forecast_job_id
+    from bvp.forecasting.pipeline import forecast_origins
     from bvp.queues import get_queue
 
     connection = redis.Redis.from_url(REDIS_URL)
@@ -273,8 +274,9 @@ def fill_redis(app, sensor_id: int) -> None:
         job.ended_at = origin + timedelta(seconds=4)
         job.set_status(JobStatus.FINISHED)
         job.save()
-    with app.app_context():
-        create_forecasting_jobs(connection, app_settings().jobs, [sensor_id], NOW.to_pydatetime())
+    with app.app_context():  # from its newest measurement on, as a POST would queue it
+        origins = forecast_origins(Session(), [sensor_id])
+        create_forecasting_jobs(connection, app_settings().jobs, [sensor_id], origins[sensor_id])
 
 
 def signed_in_client(app):
@@ -294,12 +296,7 @@ def signed_in_client(app):
 
 def median_ms(run, repeats: int) -> float:
     run()  # warm: a connection's first query reads the partitions' catalog
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+    return milliseconds(run, repeats)
 
 
 def main() -> None:

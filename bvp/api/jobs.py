@@ -43,12 +43,7 @@ def sensor_jobs(sensor_id: int):
     with transactional() as session:
         sensor = _visible_sensor(session, sensor_id, "sensor", sensor_id)
         return recent_jobs_of_sensor(
-            queue_connection(),
-            session,
-            sensor_id,
-            sensor.event_resolution,
-            app_settings().jobs.horizons,
-            QUEUE_NAMES,
+            queue_connection(), session, sensor, app_settings().jobs.horizons, QUEUE_NAMES
         )
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis
 from sqlalchemy.orm import Session
 
+from bvp.data.models import Sensor
 from bvp.data.models.job_runs import JobRun, latest_job_runs
 from bvp.forecasting.horizons import covering_horizons, reach
 from bvp.forecasting.job_ids import (
@@ -38,16 +39,15 @@ MAX_ORIGINS = 96
 def sensor_jobs(
     connection: Redis,
     session: Session,
-    sensor_id: int,
-    resolution: timedelta,
+    sensor: Sensor,
     horizons: Iterable[timedelta],
     queues: Iterable[str],
     limit: int = SHOWN,
 ) -> list[JobInfo]:
     """The sensor's ``limit`` most recent jobs (waiting, running, finished, failed),
     newest first: as rq knows them while it does, else as their last run was recorded."""
-    runs = latest_job_runs(session, sensor_id, limit)
-    live = waiting_job_ids(connection, session, sensor_id, resolution, horizons, queues)
+    runs = latest_job_runs(session, sensor.id, limit)
+    live = waiting_job_ids(connection, session, sensor, horizons, queues)
     ids = list(dict.fromkeys([*live, *(run.job_id for run in runs)]))
     known = {info.id: info for info in jobs_by_id(connection, ids)}
     listed = {run.job_id: known.get(run.job_id) or _from_run(run) for run in runs}
@@ -61,8 +61,7 @@ def sensor_jobs(
 def waiting_job_ids(
     connection: Redis,
     session: Session,
-    sensor_id: int,
-    resolution: timedelta,
+    sensor: Sensor,
     horizons: Iterable[timedelta],
     queues: Iterable[str],
 ) -> list[str]:
@@ -70,6 +69,7 @@ def waiting_job_ids(
     trainings, its forecasts from origins of the last ``WAITING_SINCE`` (at the configured
     horizons), and its jobs among those running or waiting to be retried (few: a worker
     runs one at a time)."""
+    sensor_id, resolution = sensor.id, sensor.event_resolution
     covering = covering_horizons(horizons)
     ids = [model_selection_job_id(sensor_id)]
     ids += [training_job_id(sensor_id, reach(h)) for h in dict.fromkeys(map(reach, covering))]
