@@ -9,10 +9,12 @@ from redis.exceptions import RedisError
 from bvp.api.auth import account_scope, authenticate, not_found
 from bvp.api.errors import NOT_FOUND, errors_documented
 from bvp.api.schemas import JobSchema
+from bvp.config import app_settings
 from bvp.data.models.sensors import find_sensor
 from bvp.data.transactional import transactional
 from bvp.forecasting.job_ids import sensor_of_job
-from bvp.forecasting.job_status import job_status, jobs_by_id, recent_job_ids
+from bvp.forecasting.job_status import job_status
+from bvp.forecasting.sensor_jobs import sensor_jobs as recent_jobs_of_sensor
 from bvp.queues import QUEUE_NAMES, redis_connection
 
 jobs = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Jobs")
@@ -27,7 +29,8 @@ jobs.before_request(authenticate)
 )
 def get_job(job_id: str):
     """Status, times and error text of one job of your account."""
-    _visible_sensor(sensor_of_job(job_id), "job", job_id)
+    with transactional() as session:
+        _visible_sensor(session, sensor_of_job(job_id), "job", job_id)
     return job_status(queue_connection(), job_id) or not_found("job", job_id)
 
 
@@ -35,18 +38,20 @@ def get_job(job_id: str):
 @jobs.response(200, JobSchema(many=True))
 @errors_documented(jobs, {404: NOT_FOUND, 503: "The job queue is unreachable."})
 def sensor_jobs(sensor_id: int):
-    """Recent jobs (waiting, running, finished, failed) working on one of your sensors."""
-    _visible_sensor(sensor_id, "sensor", sensor_id)
-    connection = queue_connection()
-    ids = [i for i in recent_job_ids(connection, QUEUE_NAMES) if sensor_of_job(i) == sensor_id]
-    described = jobs_by_id(connection, ids)
-    return sorted(described, key=lambda j: j.enqueued_at or j.ended_at, reverse=True)[:100]
-
-
-def _visible_sensor(sensor_id: int | None, what: str, identifier) -> None:
+    """Recent jobs (waiting, running, finished, failed) working on one of your sensors:
+    the 100 newest, newest first."""
     with transactional() as session:
-        if sensor_id is None or find_sensor(session, sensor_id, account_scope()) is None:
-            not_found(what, identifier)
+        sensor = _visible_sensor(session, sensor_id, "sensor", sensor_id)
+        return recent_jobs_of_sensor(
+            queue_connection(), session, sensor, app_settings().jobs.horizons, QUEUE_NAMES
+        )
+
+
+def _visible_sensor(session, sensor_id: int | None, what: str, identifier):
+    sensor = None if sensor_id is None else find_sensor(session, sensor_id, account_scope())
+    if sensor is None:
+        not_found(what, identifier)
+    return sensor
 
 
 def queue_connection():

@@ -434,27 +434,6 @@ def last_measured_event_starts(session: Session, sensor_ids: Iterable[int]) -> d
     return dict(rows.all())
 
 
-def newest_measured_values(
-    session: Session, sensor_ids: Iterable[int]
-) -> dict[int, tuple[datetime, float | None]]:
-    """Sensor id -> the start of its newest measured event and the latest measured value
-    (median) for it, for those that have one: one query for a fleet's dashboard."""
-    rows = session.execute(
-        text(
-            "SELECT nm.sensor_id, nm.event_start, latest.event_value "
-            "FROM newest_measurement nm LEFT JOIN LATERAL ("
-            " SELECT tb.event_value FROM timed_belief tb"
-            f" JOIN data_source ds ON ds.id = tb.source_id AND {MEASURED_BY_SQL}"
-            " WHERE tb.sensor_id = nm.sensor_id AND tb.event_start = nm.event_start"
-            " AND tb.cumulative_probability = 0.5"
-            " ORDER BY tb.belief_time DESC, tb.source_id DESC LIMIT 1"
-            ") latest ON true WHERE nm.sensor_id = ANY(:ids)"
-        ),
-        {"ids": [int(i) for i in sensor_ids]},
-    )
-    return {sensor_id: (start, value) for sensor_id, start, value in rows}
-
-
 def probabilities_present(
     session: Session, sensor_id: int, start: datetime, end: datetime, sources: list[int]
 ) -> list[float]:

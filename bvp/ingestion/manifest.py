@@ -161,15 +161,41 @@ class Manifest(Strict):
         return [self.source(i) for i in order if wanted is None or i in wanted]
 
 
+# libyaml's parser where PyYAML was built with it: 4.5 times as fast on a large manifest.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Manifests read, by file (path, modification time and size) and environment (what
+# ${NAME} expands to): the dashboard's ingestion page reads it on every request, and a
+# manifest of 10,000 sensors takes a second to parse and check (bench/fleet_pages.py).
+_READ: dict[tuple, Manifest] = {}
+_READ_KEPT = 4
+
+
 def load_manifest(path: Path | str) -> Manifest:
-    """Read and validate the manifest; ``ManifestError`` lists every problem found."""
+    """Read and validate the manifest; ``ManifestError`` lists every problem found. The
+    same file in the same environment is read once per process (until it changes)."""
     path = Path(path)
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, frozenset(os.environ.items()))
+    except OSError:
+        key = None  # read_text says why
+    if key in _READ:
+        return _READ[key]
+    manifest = _read_manifest(path)
+    if key is not None:
+        while len(_READ) >= _READ_KEPT:
+            del _READ[next(iter(_READ))]
+        _READ[key] = manifest
+    return manifest
+
+
+def _read_manifest(path: Path) -> Manifest:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ManifestError(path, [f"cannot be read: {error.strerror or error}"]) from None
     try:
-        raw = yaml.safe_load(text)  # JSON is YAML too
+        raw = yaml.load(text, Loader=_YAML_LOADER)  # JSON is YAML too; safe: plain data only
     except yaml.YAMLError as error:
         raise ManifestError(path, [f"is not valid YAML/JSON: {error}"]) from None
     if not isinstance(raw, dict):

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bvp.data.models import DataSource, Sensor, TimedBelief
+from bvp.data.models.data_sources import importer_source_ids
+from bvp.data.models.sensors import sensors_ingested_as
+from bvp.data.newest_events import newest_events
 from bvp.data.utc import utcnow
 from bvp.ingestion.fields import parse_human_duration, schedule_period
 from bvp.ingestion.manifest import Manifest, Source
@@ -59,10 +61,11 @@ def source_statuses(
             ).group_by(DatafileRecord.source_id)
         )
     }
+    latest_events = _latest_events(session, manifest.sources)
     statuses = []
     for source in manifest.sources:
         row = times.get(source.id)
-        latest = _latest_event(session, source)
+        latest = latest_events.get(source.id)
         statuses.append(
             SourceStatus(
                 source,
@@ -77,31 +80,24 @@ def source_statuses(
     return statuses
 
 
-def _latest_event(session: Session, source: Source) -> datetime | None:
-    """Per sensor of the source, its newest event: one backward primary-key scan each."""
-    data_source = session.scalar(
-        select(DataSource.id).where(
-            DataSource.name == source.id,
-            DataSource.type == "importer",
-            DataSource.model == "ingestion",
-        )
-    )
-    keys = source.sensor_keys()
-    if data_source is None or not keys:
-        return None
-    sensor_ids = session.scalars(
-        select(Sensor.id).where(Sensor.attributes["ingested_as"].astext.in_(keys))
-    ).all()
-    newest = [
-        session.scalar(
-            select(TimedBelief.event_start)
-            .where(TimedBelief.sensor_id == sensor_id, TimedBelief.source_id == data_source)
-            .order_by(TimedBelief.event_start.desc())
-            .limit(1)
-        )
-        for sensor_id in sensor_ids
-    ]
-    return max((n for n in newest if n is not None), default=None)
+def _latest_events(session: Session, sources: list[Source]) -> dict[str, datetime]:
+    """Source id -> the newest event its beliefs are about, over all its sensors: three
+    queries for every source and sensor of the manifest (``newest_events``)."""
+    data_sources = importer_source_ids(session, [source.id for source in sources])
+    keys = {source.id: source.sensor_keys() for source in sources}
+    sensors = sensors_ingested_as(session, set().union(*keys.values()))
+    pairs = {
+        (sensors[key], data_sources[source_id]): source_id
+        for source_id, source_keys in keys.items()
+        if source_id in data_sources
+        for key in source_keys
+        if key in sensors
+    }
+    latest: dict[str, datetime] = {}
+    for pair, start in newest_events(session, pairs).items():
+        source_id = pairs[pair]
+        latest[source_id] = max(start, latest.get(source_id, start))
+    return latest
 
 
 def _late_by(source: Source, latest: datetime | None, now: datetime) -> timedelta | None:

@@ -10,19 +10,16 @@ import pandas as pd
 from flask import abort, current_app, render_template, request
 from sqlalchemy.orm import Session, selectinload
 
-from bvp.data.beliefs import latest_beliefs, newest_measured_values
+from bvp.data.beliefs import latest_beliefs
 from bvp.data.models import Asset, ModelSelection, Sensor, TrainedModel
 from bvp.data.models.accounts import WRITE_DATA_ROLES
 from bvp.data.models.data_sources import forecaster_source_ids
 from bvp.data.models.sensors import count_sensors_in_scope, find_sensor, sensors_in_scope
 from bvp.data.models.trained_models import stored_models
+from bvp.data.newest_events import newest_measured_values
 from bvp.data.transactional import transactional
 from bvp.data.utc import iso_duration, parse_duration, utcnow
-from bvp.forecasting.pipeline import (
-    DEFAULT_MODEL,
-    latest_forecasts,
-    latest_origin,
-)
+from bvp.forecasting.pipeline import DEFAULT_MODEL, MAX_HORIZON, latest_origin
 from bvp.ui import dashboard
 from bvp.ui.auth import account_scope
 from bvp.ui.charts import SensorReadings, figure_json, sensor_caption, sensor_figure
@@ -161,24 +158,34 @@ def sensor_rows(
 
 
 def sensor_page(session: Session, sensor: Sensor, form: WindowForm) -> SensorPage:
-    """Everything the sensor's page shows, for the window the form asks for."""
+    """Everything the sensor's page shows, for the window the form asks for: its newest
+    measurement and the forecasters looked up once, every read bounded in time."""
     origin = latest_origin(session, sensor.id)
-    start, end = chart_window(form, sensor, _default_end(session, sensor, origin))
+    forecasters = forecaster_source_ids(session)
+    default_end = _default_end(session, sensor, origin, forecasters)
+    start, end = chart_window(form, sensor, default_end)
     return SensorPage(
         sensor=_row(sensor, None, None, None, False),
         start=start,
         end=end,
-        readings=sensor_readings(session, sensor.id, start, end),
+        readings=sensor_readings(session, sensor.id, start, end, forecasters),
         measured_until=origin,
         model=model_in_use(session, sensor.id),
     )
 
 
-def sensor_readings(session: Session, sensor_id: int, start: datetime, end: datetime):
+def sensor_readings(
+    session: Session,
+    sensor_id: int,
+    start: datetime,
+    end: datetime,
+    forecasters: list[int] | None = None,
+):
     """Measurements (every source but the forecasters), the latest forecast per event and
     its p10/p90 band: band values only where the same forecast (source and belief time)
     gave them, so the band always belongs to the p50 line drawn with it."""
-    forecasters = forecaster_source_ids(session)
+    if forecasters is None:
+        forecasters = forecaster_source_ids(session)
     measured = latest_beliefs(session, sensor_id, start, end, exclude_sources=forecasters)
     p50 = latest_beliefs(session, sensor_id, start, end, source=forecasters)
     band = pd.DataFrame(index=p50.index)
@@ -235,12 +242,17 @@ def show_window(form: WindowForm, timezone: str, start: datetime, end: datetime)
     form.start.raw_data = form.end.raw_data = None  # rendered from data, not as typed
 
 
-def _default_end(session: Session, sensor: Sensor, origin: datetime | None) -> datetime:
-    """The end of the latest forecast; else of the last measurement; else now."""
-    forecasts = latest_forecasts(session, sensor.id)
+def _default_end(
+    session: Session, sensor: Sensor, origin: datetime | None, forecasters: list[int]
+) -> datetime:
+    """The end of the latest forecast (from the newest measurement on); else of the last
+    measurement; else now."""
+    if origin is None:
+        return utcnow()
+    forecasts = latest_beliefs(session, sensor.id, origin, origin + MAX_HORIZON, source=forecasters)
     if not forecasts.empty:
         return forecasts.index[-1].to_pydatetime() + sensor.event_resolution
-    return origin or utcnow()
+    return origin
 
 
 def _midnight(day: date, sensor: Sensor) -> datetime:

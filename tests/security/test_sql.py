@@ -34,7 +34,7 @@ ALLOWED = {
     ("data/beliefs.py", "save_beliefs", "', '.join(_KEY)"): "constant key columns (_UPSERT)",
     # "Its source is no forecaster": a module constant of data_sources.py.
     ("data/beliefs.py", "save_beliefs", "MEASURED_BY_SQL"): "constant condition",
-    ("data/beliefs.py", "newest_measured_values", "MEASURED_BY_SQL"): "constant condition",
+    ("data/newest_events.py", "newest_measured_values", "MEASURED_BY_SQL"): "constant condition",
     # Looping over the constant pair ("sensor", "data_source").
     ("data/beliefs.py", "_check_references", "table"): "constant table names",
     # Fixed condition strings with %(name)s placeholders; the values are parameters.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -40,6 +42,18 @@ def forecaster_ids():
 
 def forecaster_source_ids(session: Session) -> list[int]:
     return list(session.scalars(forecaster_ids()))
+
+
+def importer_source_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
+    """Name -> id of the data sources the ingestion's sources import as (``flask
+    ingest``'s importers: type ``importer``, model ``ingestion``), for those that have
+    imported anything."""
+    query = select(DataSource.name, DataSource.id).where(
+        DataSource.name.in_(list(names)),
+        DataSource.type == "importer",
+        DataSource.model == "ingestion",
+    )
+    return dict(session.execute(query).all())
 
 
 def get_or_create_source(

@@ -1,14 +1,16 @@
 """Job runs: one row per attempt of a queued job, kept in PostgreSQL for reporting.
 
 rq keeps finished jobs for days and failed ones for weeks; monthly metrics need every
-job of a month, so workers record each attempt here when it ends.
+job of a month, so workers record each attempt here when it ends. A sensor's job list
+reads its newest runs here too, by an index, rather than every job id rq keeps (a week
+of the whole fleet's).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bvp.data.db import Base
@@ -18,7 +20,10 @@ FINISHED, FAILED, RETRIED = "finished", "failed", "retried"  # retried: failed, 
 
 class JobRun(Base):
     __tablename__ = "job_run"
-    __table_args__ = (Index("ix_job_run_queue_ended_at", "queue", "ended_at"),)
+    __table_args__ = (
+        Index("ix_job_run_queue_ended_at", "queue", "ended_at"),
+        Index("ix_job_run_sensor_id_ended_at", "sensor_id", "ended_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(String(200))
@@ -33,3 +38,32 @@ class JobRun(Base):
 
 def record_job_run(session: Session, **values) -> None:
     session.add(JobRun(**values))
+
+
+def latest_job_runs(session: Session, sensor_id: int, limit: int = 100) -> list[JobRun]:
+    """The newest attempt of each of the sensor's ``limit`` most recently ended jobs,
+    newest first. Reads the sensor's runs backwards by the index on (sensor, end), a page
+    at a time, until ``limit`` jobs are found: a job retried or run again has several."""
+    newest: dict[str, JobRun] = {}
+    query = (
+        select(JobRun)
+        .where(JobRun.sensor_id == sensor_id)
+        .order_by(JobRun.ended_at.desc(), JobRun.id.desc())
+        .limit(2 * limit)
+    )
+    page = list(session.scalars(query))
+    while page:
+        for run in page:
+            newest.setdefault(run.job_id, run)
+        last = page[-1]
+        if len(newest) >= limit or len(page) < 2 * limit:
+            break
+        page = list(
+            session.scalars(
+                query.where(
+                    (JobRun.ended_at < last.ended_at)
+                    | ((JobRun.ended_at == last.ended_at) & (JobRun.id < last.id))
+                )
+            )
+        )
+    return list(newest.values())[:limit]
