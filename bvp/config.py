@@ -25,14 +25,16 @@ import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import click
 from dotenv import dotenv_values
 from flask import Flask, current_app
-from pydantic import BaseModel, ValidationError
+from limits import parse_many
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bvp.data.utc import parse_duration, to_utc
 from bvp.forecasting.settings import JobSettings, WorkerSettings
 
 ENVIRONMENTS = ("development", "testing", "production")
@@ -139,9 +141,57 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "jobs", _typed(JobSettings, self.values))
         object.__setattr__(self, "workers", _typed(WorkerSettings, self.values))
+        _typed(ServiceSettings, self.values)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
+
+
+class ServiceSettings(BaseModel):
+    """The rest of the settings, checked at start like the jobs' and the workers' (the
+    callers read them from ``app.config``): a typo stops start-up, naming its variable,
+    instead of failing the first request, sign-in or import that reads it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(alias="LOG_LEVEL")
+    db_pool_size: int = Field(alias="DB_POOL_SIZE", strict=True, ge=1)
+    redis_port: int = Field(alias="REDIS_PORT", strict=True, ge=1, le=65535)
+    redis_db: int = Field(alias="REDIS_DB", strict=True, ge=0)
+    token_lifetime_seconds: int = Field(alias="TOKEN_LIFETIME_SECONDS", strict=True, ge=60)
+    max_content_length: int = Field(alias="MAX_CONTENT_LENGTH", strict=True, ge=1024)
+    rate_limit: str = Field(alias="RATE_LIMIT")
+    login_rate_limit: str = Field(alias="LOGIN_RATE_LIMIT")
+    date_anchor: str = Field(alias="DATE_ANCHOR")
+    ingest_http_timeout_seconds: float = Field(alias="INGEST_HTTP_TIMEOUT_SECONDS", gt=0)
+    ingest_http_attempts: int = Field(alias="INGEST_HTTP_ATTEMPTS", strict=True, ge=1)
+    ingest_http_backoff_seconds: float = Field(alias="INGEST_HTTP_BACKOFF_SECONDS", ge=0)
+    ingest_max_file_bytes: int = Field(alias="INGEST_MAX_FILE_BYTES", strict=True, ge=1)
+    dashboard_stale_after: str = Field(alias="DASHBOARD_STALE_AFTER")
+
+    @field_validator("rate_limit", "login_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit (e.g. '1200 per minute', '20/minute')"
+            ) from None
+        return value
+
+    @field_validator("date_anchor")
+    @classmethod
+    def _anchor(cls, value: str) -> str:
+        if value.strip():
+            to_utc(value, "a date anchor")  # ISO 8601 with an offset
+        return value
+
+    @field_validator("dashboard_stale_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
 
 def app_settings(app: Flask | None = None) -> Settings:

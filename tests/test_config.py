@@ -159,6 +159,14 @@ BAD_SETTINGS = [
     ("BVP_MODEL_MAX_AGE_DAYS", "0", "0: input should be greater than or equal to 1"),
     ("BVP_WORKER_NICENESS", "20", "20: input should be less than or equal to 19"),
     ("BVP_JOB_HEARTBEAT_SECONDS", "0", "0: input should be greater than or equal to 1"),
+    ("BVP_LOG_LEVEL", "LOUD", "'LOUD': input should be 'DEBUG', 'INFO'"),
+    ("BVP_DB_POOL_SIZE", "0", "0: input should be greater than or equal to 1"),
+    ("BVP_TOKEN_LIFETIME_SECONDS", "5", "5: input should be greater than or equal to 60"),
+    ("BVP_RATE_LIMIT", "lots", "'lots' is not a rate limit"),
+    ("BVP_LOGIN_RATE_LIMIT", "20 per fortnight", "'20 per fortnight' is not a rate limit"),
+    ("BVP_DATE_ANCHOR", "2024-06-01T00:00", "a date anchor: 2024-06-01 00:00:00 has no UTC"),
+    ("BVP_INGEST_HTTP_ATTEMPTS", "0", "0: input should be greater than or equal to 1"),
+    ("BVP_DASHBOARD_STALE_AFTER", "6 hours", "'6 hours' is not an ISO 8601 duration"),
 ]
 
 

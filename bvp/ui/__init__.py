@@ -36,7 +36,6 @@ def register_dashboard(app: Flask) -> None:
     )
     from bvp.ui.formatting import register_filters
 
-    _check_settings(app)
     security.init_security(app)
     auth.init_login(app)
     register_filters(app)
@@ -44,13 +43,3 @@ def register_dashboard(app: Flask) -> None:
     # The root and the dashboard's own address (which the demo prints) open the sensors.
     for rule, name in (("/", "index"), (URL_PREFIX, "dashboard_home")):
         app.add_url_rule(rule, name, lambda: redirect(url_for("dashboard.sensors")))
-
-
-def _check_settings(app: Flask) -> None:
-    from bvp.config import ConfigurationError
-    from bvp.data.utc import parse_duration
-
-    try:
-        parse_duration(app.config["DASHBOARD_STALE_AFTER"])
-    except ValueError as error:
-        raise ConfigurationError(f"BVP_DASHBOARD_STALE_AFTER: {error}") from None

@@ -27,7 +27,6 @@ from bvp.limits import limiter
 _guarded = False
 
 
-
 def mount_rq_dashboard(app: Flask) -> None:
     global _guarded
     for key in dir(default_settings):

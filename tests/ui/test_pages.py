@@ -532,20 +532,6 @@ def test_without_metrics_the_page_says_how_to_make_them(signed_in, world):
     assert page.status_code == 200 and "flask metrics monthly" in page.text
 
 
-def test_a_stale_after_setting_that_is_no_duration_stops_the_app_at_start():
-    from flask import Flask
-
-    from bvp.config import ConfigurationError
-    from bvp.ui import register_dashboard
-
-    app = Flask("bvp")  # not create_app: that would rebind the tests' database engine
-    app.config.update(DASHBOARD_STALE_AFTER="6 hours", BVP_ENV="testing")
-    with pytest.raises(
-        ConfigurationError, match="BVP_DASHBOARD_STALE_AFTER: '6 hours' is not an ISO 8601 duration"
-    ):
-        register_dashboard(app)
-
-
 def measure_by_meter(database, sensor_id: int, start, end, timezone: str) -> None:
     """Measurements from the world's meter over [start, end)."""
     with database() as db:
