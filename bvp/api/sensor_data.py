@@ -35,8 +35,9 @@ from bvp.api.schemas import (
     UploadSchema,
 )
 from bvp.config import app_settings
-from bvp.data.beliefs import SaveResult, probabilities_present
+from bvp.data.beliefs import SaveResult
 from bvp.data.models import Sensor
+from bvp.data.models.beliefs import probabilities_present
 from bvp.data.models.data_sources import forecaster_source_ids, get_or_create_source
 from bvp.data.models.sensors import find_sensor
 from bvp.data.sensor_data import (
