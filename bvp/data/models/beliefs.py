@@ -38,13 +38,14 @@ from sqlalchemy import (
     Integer,
     event,
     func,
+    select,
     text,
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bvp.data.db import Base
-from bvp.data.models.data_sources import FORECAST_BY_SQL, MEASURED_BY_SQL
+from bvp.data.models.data_sources import FORECAST_BY_SQL, MEASURED_BY_SQL, DataSource
 from bvp.data.utc import to_utc
 
 # The writing transaction's id (xid8 as bigint); see pg_current_xact_id().
@@ -236,6 +237,21 @@ def measured_events(
             "forecasters": [int(s) for s in forecasters],
         },
     ).all()
+
+
+def beliefs_per_source_and_sensor(session: Session, source_type: str, model: str) -> list[Row]:
+    """For the data sources of this type and model (the ingestion's importers): per
+    source name and sensor, how many beliefs and the newest event's start. One
+    aggregate over their beliefs (the ingestion's smoke tests)."""
+    query = (
+        select(
+            DataSource.name, TimedBelief.sensor_id, func.count(), func.max(TimedBelief.event_start)
+        )
+        .join(DataSource, DataSource.id == TimedBelief.source_id)
+        .where(DataSource.type == source_type, DataSource.model == model)
+        .group_by(DataSource.name, TimedBelief.sensor_id)
+    )
+    return session.execute(query).all()
 
 
 def delete_beliefs_of_source(session: Session, source_id: int) -> int:
