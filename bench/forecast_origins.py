@@ -27,10 +27,10 @@ import pandas as pd
 from sqlalchemy import text
 
 from bvp.app import fresh_database
-from bvp.data.beliefs import last_measured_event_start, save_beliefs
+from bvp.data.beliefs import save_beliefs
 from bvp.data.db import Session
 from bvp.data.models import Account, Asset, DataSource, Sensor
-from bvp.data.models.beliefs import NEWEST_MEASURED_OF
+from bvp.data.models.beliefs import NEWEST_MEASURED_OF, last_measured_event_start
 
 URL = os.environ.get("BVP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bvp_bench")
 QUARTER = pd.Timedelta(minutes=15)

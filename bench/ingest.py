@@ -34,7 +34,8 @@ from bvp.data.models import Account
 from bvp.data.transactional import transactional
 from bvp.ingestion.manifest import load_manifest
 from bvp.ingestion.registry import FETCHED, DatafileRecord
-from bvp.ingestion.runs import Ingestion, IngestionSettings, ingestion_data_source
+from bvp.ingestion.run_request import IngestionSettings
+from bvp.ingestion.runs import Ingestion, ingestion_data_source
 from bvp.ingestion.sensors import ensure_sensors
 
 URL = os.environ.get(

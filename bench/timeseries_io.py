@@ -24,12 +24,12 @@ import pandas as pd
 from sqlalchemy import text
 
 from bvp.app import fresh_database
+from bvp.data.belief_copy import BELIEF_COLUMNS, encode_beliefs, to_pg_us
 from bvp.data.beliefs import (
     _CREATE_STAGING,
     _INSERT_NEW,
     _STAGING,
     _UPDATE_CHANGED,
-    BELIEF_COLUMNS,
     latest_beliefs,
     save_beliefs,
 )
@@ -91,17 +91,15 @@ def year_of_beliefs(sensor_ids: list[int], events: pd.DatetimeIndex) -> dict[str
 
 def raw_binary_copy(beliefs: dict[str, np.ndarray], source_id: int) -> bytes:
     """The bytes a hand-written loader would COPY (built before timing starts)."""
-    from bvp.data.beliefs import _encode_binary_copy, _to_pg_us
-
     arrays = {
         "sensor_id": beliefs["sensor_id"],
-        "event_start": _to_pg_us(pd.DatetimeIndex(beliefs["event_start"])),
-        "belief_time": _to_pg_us(pd.DatetimeIndex(beliefs["belief_time"])),
+        "event_start": to_pg_us(pd.DatetimeIndex(beliefs["event_start"])),
+        "belief_time": to_pg_us(pd.DatetimeIndex(beliefs["belief_time"])),
         "source_id": np.full(len(beliefs["event_value"]), source_id),
         "cumulative_probability": np.full(len(beliefs["event_value"]), 0.5),
         "event_value": beliefs["event_value"],
     }
-    return _encode_binary_copy(arrays)
+    return encode_beliefs(arrays)
 
 
 def raw_csv_copy(beliefs: dict[str, np.ndarray], source_id: int) -> bytes:

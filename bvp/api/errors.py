@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from bvp.data.belief_export import CursorError
-from bvp.data.beliefs import BeliefsError
+from bvp.data.belief_input import BeliefsError
 from bvp.data.resampling import ResolutionError
 from bvp.data.units import UnitError
 from bvp.data.utc import NaiveDatetimeError

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 from flask import Response
-from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
+from flask_smorest import Blueprint, abort
 
-from bvp.api.auth import (
-    WRITE_DATA_ROLES,
-    account_scope,
-    authenticate,
-    current_user,
-    not_found,
-    require_role,
-)
+from bvp.api.auth import account_scope, authenticate, current_user, not_found
 from bvp.api.errors import FORBIDDEN, errors_documented
 from bvp.api.multipart import MULTIPART
 from bvp.api.schemas import (
@@ -35,21 +27,27 @@ from bvp.api.schemas import (
     UploadSchema,
 )
 from bvp.config import app_settings
-from bvp.data.beliefs import SaveResult, probabilities_present
-from bvp.data.models import Sensor
-from bvp.data.models.data_sources import forecaster_source_ids, get_or_create_source
+from bvp.data.beliefs import SaveResult
+from bvp.data.models.beliefs import probabilities_present
+from bvp.data.models.data_sources import forecaster_source_ids
 from bvp.data.models.sensors import find_sensor
 from bvp.data.sensor_data import (
     PostedSeries,
     SeriesOut,
     read_series,
     resolution_from_duration,
-    store_posted_series,
 )
 from bvp.data.sensor_stats import sensor_statistics
 from bvp.data.transactional import transactional
-from bvp.forecasting.outbox import PendingJobs, enqueue_after_commit
-from bvp.ingestion.upload import MEASURED_INSTANTLY, Upload, store_upload
+from bvp.forecasting.outbox import PendingJobs
+from bvp.ingestion.upload import MEASURED_INSTANTLY, Upload
+from bvp.ingestion.user_data import (
+    SensorNotFoundError,
+    Store,
+    WriteNotAllowedError,
+    store_for_user,
+    upload_for_user,
+)
 
 sensor_data = Blueprint(
     "sensor_data", __name__, url_prefix="/api/v1/sensors", description="Sensor data"
@@ -90,20 +88,17 @@ def upload_data(form, sensor_id: int):
     writes). Values are known when their event ended (uploading the same file again
     stores nothing), or at ``prior``. A file with any bad line stores nothing.
     """
-    prior = form.get("prior") or MEASURED_INSTANTLY
     content = form["file"].read()
-    upload, jobs = store_for_caller(
-        sensor_id,
-        lambda session, sensor, source_id: store_upload(
-            session,
-            sensor,
+    with as_caller():
+        upload, jobs = upload_for_user(
+            current_user(),
+            sensor_id,
             content,
-            source_id,
+            app_settings().jobs,
             unit=form.get("unit"),
             timezone=form.get("timezone"),
-            belief_time=prior,
-        ),
-    )
+            belief_time=form.get("prior") or MEASURED_INSTANTLY,
+        )
     return {"rows": upload.rows, "empty_values": upload.empty, **_stored(upload.result, jobs)}
 
 
@@ -118,30 +113,24 @@ def _stored(result: SaveResult, jobs: PendingJobs) -> dict:
     }
 
 
-Store = Callable[[Session, Sensor, int], SaveResult | Upload]
-
-
 def store_for_caller(
     sensor_id: int, what: PostedSeries | Store, label: str | None = None
 ) -> tuple[SaveResult | Upload, PendingJobs]:
-    """One transaction: the caller's sensor (404 otherwise), write permission, their data
-    source, the upsert (of a posted series, or by ``what``); after commit, forecasts if
-    anything changed."""
-    jobs = PendingJobs()
-    with transactional() as session:
-        sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
-        require_role(WRITE_DATA_ROLES, "writing data")
-        user = current_user()
-        name = f"{label} ({user.email})" if label else user.email
-        source = get_or_create_source(session, name, "user", user_id=user.id)
-        if isinstance(what, PostedSeries):
-            stored = store_posted_series(session, sensor, what, source.id)
-        else:
-            stored = what(session, sensor, source.id)
-        result = stored.result if isinstance(stored, Upload) else stored
-        if result.created or result.updated:
-            jobs = enqueue_after_commit(session, sensor.id, app_settings().jobs)
-    return stored, jobs
+    """``store_for_user`` for the request's user (a 404 for a sensor not theirs, a 403
+    for a role that does not write data)."""
+    with as_caller():
+        return store_for_user(current_user(), sensor_id, what, app_settings().jobs, label=label)
+
+
+@contextmanager
+def as_caller():
+    """The user data service's refusals as the API's errors."""
+    try:
+        yield
+    except SensorNotFoundError as error:
+        not_found("sensor", error.sensor_id)
+    except WriteNotAllowedError as error:
+        abort(403, message=str(error))
 
 
 @sensor_data.get("/<int:sensor_id>/data")

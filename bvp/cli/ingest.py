@@ -17,7 +17,8 @@ from bvp.data.utc import to_utc
 from bvp.ingestion.load_runs import MODES, recent_runs
 from bvp.ingestion.manifest import Manifest, ManifestError, load_manifest
 from bvp.ingestion.raw_store import RawStore, UnsafeNameError
-from bvp.ingestion.runs import Ingestion, IngestionSettings, RunRequest, RunSummary
+from bvp.ingestion.run_request import IngestionSettings, RunRequest, RunSummary
+from bvp.ingestion.runs import Ingestion
 from bvp.ingestion.smoketests import check_expectations, current_figures, write_expectations
 from bvp.ingestion.status import source_statuses
 

@@ -5,6 +5,11 @@ staging table, one ``INSERT … ON CONFLICT DO NOTHING`` for the new keys and, o
 some keys existed, one ``INSERT … ON CONFLICT DO UPDATE`` for changed values; reading is one
 ``DISTINCT ON`` query streamed back as binary ``COPY`` and decoded by numpy. No
 Python object is made per row on either path.
+
+The bytes of both ``COPY`` formats are ``bvp.data.belief_copy``; what ``save_beliefs``
+accepts, and the errors that name a field and index, ``bvp.data.belief_input``; other
+questions about stored beliefs, the functions beside ``TimedBelief``
+(``bvp.data.models.beliefs``).
 """
 
 from __future__ import annotations
@@ -16,68 +21,13 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bvp.data.belief_copy import BELIEF_COLUMNS, decode_beliefs, encode_beliefs, from_pg_us
+from bvp.data.belief_input import BELIEF_KEY, BeliefsError, belief_arrays, last_per_key
 from bvp.data.models.data_sources import MEASURED_BY_SQL
 from bvp.data.partitions import ensure_partitions
-from bvp.data.utc import to_utc, to_utc_index
-
-BELIEF_COLUMNS = (
-    "sensor_id",
-    "event_start",
-    "belief_time",
-    "source_id",
-    "cumulative_probability",
-    "event_value",
-)
-_KEY = BELIEF_COLUMNS[:5]
-
-# PostgreSQL's binary COPY: timestamps are microseconds since 2000-01-01 UTC.
-_PG_EPOCH_US = np.int64(946_684_800_000_000)
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-_COPY_TRAILER = b"\xff\xff"
-_ROW_DTYPE = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l_sensor", ">i4"),
-        ("sensor_id", ">i4"),
-        ("l_event", ">i4"),
-        ("event_start", ">i8"),
-        ("l_belief", ">i4"),
-        ("belief_time", ">i8"),
-        ("l_source", ">i4"),
-        ("source_id", ">i4"),
-        ("l_cp", ">i4"),
-        ("cumulative_probability", ">f8"),
-        ("l_value", ">i4"),
-        ("event_value", ">f8"),
-    ]
-)
-_ROW_TEMPLATE = np.zeros(1, dtype=_ROW_DTYPE)
-_ROW_TEMPLATE["n"] = 6
-for _field, _size in (
-    ("l_sensor", 4),
-    ("l_event", 8),
-    ("l_belief", 8),
-    ("l_source", 4),
-    ("l_cp", 8),
-    ("l_value", 8),
-):
-    _ROW_TEMPLATE[_field] = _size
-_READ_DTYPE = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l_event", ">i4"),
-        ("event_start", ">i8"),
-        ("l_belief", ">i4"),
-        ("belief_time", ">i8"),
-        ("l_source", ">i4"),
-        ("source_id", ">i4"),
-        ("l_value", ">i4"),
-        ("event_value", ">f8"),
-    ]
-)
+from bvp.data.utc import to_utc
 
 _STAGING = "bvp_belief_staging"
 _CREATE_STAGING = f"""
@@ -99,13 +49,13 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (
 _INSERT_NEW = f"""
 INSERT INTO timed_belief ({", ".join(BELIEF_COLUMNS)})
 SELECT {", ".join(BELIEF_COLUMNS)} FROM {_STAGING}
-ORDER BY {", ".join(_KEY)}
+ORDER BY {", ".join(BELIEF_KEY)}
 ON CONFLICT ON CONSTRAINT pk_timed_belief DO NOTHING
 """
 _UPDATE_CHANGED = f"""
 INSERT INTO timed_belief AS tb ({", ".join(BELIEF_COLUMNS)})
 SELECT {", ".join(BELIEF_COLUMNS)} FROM {_STAGING}
-ORDER BY {", ".join(_KEY)}
+ORDER BY {", ".join(BELIEF_KEY)}
 ON CONFLICT ON CONSTRAINT pk_timed_belief
 DO UPDATE SET event_value = EXCLUDED.event_value,
     recorded_at = EXCLUDED.recorded_at, recorded_txid = EXCLUDED.recorded_txid
@@ -123,16 +73,6 @@ ORDER BY s.sensor_id
 ON CONFLICT (sensor_id) DO UPDATE SET event_start = EXCLUDED.event_start
 WHERE nm.event_start < EXCLUDED.event_start
 """
-
-
-class BeliefsError(ValueError):
-    """Beliefs that cannot be stored; ``field`` and ``index`` say where."""
-
-    def __init__(self, message: str, field: str, index: int | None = None):
-        self.field = field
-        self.index = index
-        where = field if index is None else f"{field}[{index}]"
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -164,16 +104,16 @@ def save_beliefs(
     (counted in ``skipped_nulls``). Within one call the last duplicate key wins.
     Runs inside the caller's transaction; commits nothing.
     """
-    arrays = _belief_arrays(beliefs, sensor_id, source_id, belief_time, cumulative_probability)
+    arrays = belief_arrays(beliefs, sensor_id, source_id, belief_time, cumulative_probability)
     keep = ~np.isnan(arrays["event_value"])
     skipped = int((~keep).sum())
     arrays = {k: v[keep] for k, v in arrays.items()}
-    arrays = _last_per_key(arrays)
+    arrays = last_per_key(arrays)
     n = len(arrays["event_value"])
     if n == 0:
         return SaveResult(0, 0, 0, skipped)
 
-    ensure_partitions(session, _from_pg_us(arrays["event_start"]))
+    ensure_partitions(session, from_pg_us(arrays["event_start"]))
     cursor = session.connection().connection.dbapi_connection.cursor()
     try:
         _check_references(cursor, arrays)
@@ -181,7 +121,7 @@ def save_beliefs(
         cursor.execute(f"TRUNCATE {_STAGING}")
         cursor.copy_expert(
             f"COPY {_STAGING} ({', '.join(BELIEF_COLUMNS)}) FROM STDIN WITH (FORMAT binary)",
-            io.BytesIO(_encode_binary_copy(arrays)),
+            io.BytesIO(encode_beliefs(arrays)),
         )
         cursor.execute(_INSERT_NEW)
         created = cursor.rowcount
@@ -256,7 +196,7 @@ def latest_beliefs(
         cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", buffer)
     finally:
         cursor.close()
-    return _decode_latest(buffer.getbuffer())
+    return decode_beliefs(buffer.getbuffer())
 
 
 def _check_references(cursor, arrays: dict[str, np.ndarray]) -> None:
@@ -272,184 +212,3 @@ def _check_references(cursor, arrays: dict[str, np.ndarray]) -> None:
             raise BeliefsError(
                 f"{table.replace('_', ' ')} {missing[0]} does not exist", field, first
             )
-
-
-def empty_beliefs_frame() -> pd.DataFrame:
-    return _decode_latest(memoryview(_COPY_HEADER + _COPY_TRAILER))
-
-
-def _decode_latest(raw: memoryview) -> pd.DataFrame:
-    body = raw[len(_COPY_HEADER) : len(raw) - len(_COPY_TRAILER)]
-    rows = np.frombuffer(body, dtype=_READ_DTYPE)[::-1]  # query was newest-first
-    index = pd.DatetimeIndex(_from_pg_us(rows["event_start"]), name="event_start").tz_localize(
-        "UTC"
-    )
-    return pd.DataFrame(
-        {
-            "event_value": rows["event_value"].astype(np.float64),
-            "belief_time": pd.DatetimeIndex(_from_pg_us(rows["belief_time"])).tz_localize("UTC"),
-            "source_id": rows["source_id"].astype(np.int64),
-        },
-        index=index,
-    )
-
-
-def _from_pg_us(values: np.ndarray) -> np.ndarray:
-    return (
-        (values.astype(np.int64) + _PG_EPOCH_US).astype("datetime64[us]").astype("datetime64[ns]")
-    )
-
-
-def _to_pg_us(index: pd.DatetimeIndex) -> np.ndarray:
-    return index.as_unit("us").asi8 - _PG_EPOCH_US
-
-
-def _encode_binary_copy(arrays: dict[str, np.ndarray]) -> bytes:
-    # Field count and lengths are the same in every row: copy a template row, then fill in
-    # the values (each assignment byte-swaps a whole column at once).
-    rows = np.repeat(_ROW_TEMPLATE, len(arrays["event_value"]))
-    for column in BELIEF_COLUMNS:
-        rows[column] = arrays[column]
-    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
-
-
-def _belief_arrays(
-    beliefs: pd.DataFrame | Mapping[str, object],
-    sensor_id: int | None,
-    source_id: int | None,
-    belief_time: datetime | None,
-    cumulative_probability: float,
-) -> dict[str, np.ndarray]:
-    """Validate and normalise input to one array per column (timestamps as PG µs)."""
-    if isinstance(beliefs, pd.DataFrame):
-        columns = {c: beliefs[c] for c in beliefs.columns}
-        if "event_start" not in columns and isinstance(beliefs.index, pd.DatetimeIndex):
-            columns["event_start"] = beliefs.index
-    else:
-        columns = dict(beliefs)
-    if "event_start" not in columns or "event_value" not in columns:
-        raise BeliefsError(
-            "is required", "event_start" if "event_start" not in columns else "event_value"
-        )
-    event_start = to_utc_index(columns["event_start"], "event_start")
-    n = len(event_start)
-    scalars = {
-        "sensor_id": sensor_id,
-        "source_id": source_id,
-        "belief_time": belief_time,
-        "cumulative_probability": cumulative_probability,
-    }
-    arrays: dict[str, np.ndarray] = {"event_start": _to_pg_us(event_start)}
-    for name, scalar in scalars.items():
-        raw = columns.get(name)
-        if raw is None:
-            if scalar is None:
-                raise BeliefsError("is required (as a column or a keyword)", name)
-            raw = [scalar] * n if name != "belief_time" else [to_utc(scalar, name)] * n
-        if len(raw) != n:
-            raise BeliefsError(f"has {len(raw)} values for {n} events", name)
-        arrays[name] = raw
-    arrays["belief_time"] = _to_pg_us(to_utc_index(arrays["belief_time"], "belief_time"))
-    arrays["sensor_id"] = _integers(arrays["sensor_id"], "sensor_id")
-    arrays["source_id"] = _integers(arrays["source_id"], "source_id")
-    arrays["cumulative_probability"] = _floats(
-        arrays["cumulative_probability"], "cumulative_probability"
-    )
-    bad = np.flatnonzero(
-        ~((arrays["cumulative_probability"] > 0) & (arrays["cumulative_probability"] <= 1))
-    )
-    if bad.size:
-        raise BeliefsError("must be in (0, 1]", "cumulative_probability", int(bad[0]))
-    values = columns["event_value"]
-    if len(values) != n:
-        raise BeliefsError(f"has {len(values)} values for {n} events", "event_value")
-    arrays["event_value"] = _floats(values, "event_value", allow_nan=True)
-    infinite = np.flatnonzero(np.isinf(arrays["event_value"]))
-    if infinite.size:
-        raise BeliefsError("must be a finite number", "event_value", int(infinite[0]))
-    return arrays
-
-
-def _integers(values, field: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.dtype.kind not in "iu":
-        try:
-            as_float = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise BeliefsError("must be integers", field) from None
-        bad = np.flatnonzero(np.isnan(as_float) | (as_float != np.round(as_float)))
-        if bad.size:
-            raise BeliefsError("must be an integer", field, int(bad[0]))
-        array = as_float
-    return array.astype(np.int32)
-
-
-def _floats(values, field: str, allow_nan: bool = False) -> np.ndarray:
-    array = np.asarray(values)
-    if array.dtype.kind == "f":
-        result = array.astype(np.float64, copy=False)
-    else:
-        result = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
-        invalid = np.flatnonzero(np.isnan(result) & pd.notna(array))
-        if invalid.size:
-            raise BeliefsError("must be a number", field, int(invalid[0]))
-    if not allow_nan:
-        missing = np.flatnonzero(np.isnan(result))
-        if missing.size:
-            raise BeliefsError("must not be empty", field, int(missing[0]))
-    return result
-
-
-def _last_per_key(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Sort by key and keep the last occurrence of each (ON CONFLICT needs unique keys)."""
-    n = len(arrays["event_value"])
-    if n < 2:
-        return arrays
-    # np.lexsort's primary key is the last one; original position breaks ties.
-    order = np.lexsort((np.arange(n), *(arrays[k] for k in reversed(_KEY))))
-    ordered = {k: v[order] for k, v in arrays.items()}
-    same_as_next = np.ones(n - 1, dtype=bool)
-    for k in _KEY:
-        same_as_next &= ordered[k][1:] == ordered[k][:-1]
-    if not same_as_next.any():
-        return ordered
-    keep = np.append(~same_as_next, True)
-    return {k: v[keep] for k, v in ordered.items()}
-
-
-def last_measured_event_start(session: Session, sensor_id: int) -> datetime | None:
-    """Start of the latest event with a belief not made by a forecaster (or None)."""
-    return last_measured_event_starts(session, [sensor_id]).get(sensor_id)
-
-
-def last_measured_event_starts(session: Session, sensor_ids: Iterable[int]) -> dict:
-    """Sensor id -> start of its latest measured event, for those that have one: one
-    query, kept by ``save_beliefs`` and a trigger (``NewestMeasurement``)."""
-    rows = session.execute(
-        text("SELECT sensor_id, event_start FROM newest_measurement WHERE sensor_id = ANY(:ids)"),
-        {"ids": [int(i) for i in sensor_ids]},
-    )
-    return dict(rows.all())
-
-
-def probabilities_present(
-    session: Session, sensor_id: int, start: datetime, end: datetime, sources: list[int]
-) -> list[float]:
-    """The cumulative probabilities (quantiles) believed for events in the window."""
-    return list(
-        session.scalars(
-            text(
-                "SELECT DISTINCT cumulative_probability FROM timed_belief "
-                "WHERE sensor_id = :sensor_id AND event_start >= :start AND event_start < :end "
-                "AND source_id = ANY(:sources) ORDER BY 1"
-            ),
-            {
-                "sensor_id": int(sensor_id),
-                "start": to_utc(start, "start"),
-                "end": to_utc(end, "end"),
-                "sources": [int(s) for s in sources],
-            },
-        )
-    )

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bvp.data.beliefs import last_measured_event_starts
+from bvp.data.models.beliefs import last_measured_event_starts
 from bvp.data.models.data_sources import MEASURED_BY_SQL
 
 # How far below the sensors' newest measurements a source's newest event is looked for

@@ -5,25 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bvp.data.beliefs import (
-    SaveResult,
-    empty_beliefs_frame,
-    last_measured_event_start,
-    last_measured_event_starts,
-    latest_beliefs,
-    save_beliefs,
-)
+from bvp.data.belief_copy import empty_beliefs_frame
+from bvp.data.beliefs import SaveResult, latest_beliefs, save_beliefs
 from bvp.data.models import ModelSelection, Sensor
+from bvp.data.models.beliefs import last_measured_event_start, last_measured_event_starts
 from bvp.data.models.data_sources import (
     FORECASTER,
     forecaster_source_ids,
     get_or_create_source,
 )
 from bvp.data.models.model_selection import store_selection
-from bvp.data.models.sensors import regressors_of
+from bvp.data.models.sensors import regressors_of, resolutions_of
 from bvp.data.models.trained_models import stored_models
 from bvp.data.utc import to_utc, utcnow
 from bvp.forecasting.backtest import Backtest, backtest, choose
@@ -305,11 +299,7 @@ def forecast_origins(session: Session, sensor_ids: list[int]) -> dict[int, datet
     """Where each sensor's next forecasts start (None: no measurements yet): two queries
     however many sensors."""
     starts = last_measured_event_starts(session, sensor_ids)
-    resolutions = dict(
-        session.execute(
-            select(Sensor.id, Sensor.event_resolution).where(Sensor.id.in_(list(starts)))
-        ).all()
-    )
+    resolutions = resolutions_of(session, starts)
     return {
         sensor_id: starts[sensor_id] + resolutions[sensor_id] if sensor_id in starts else None
         for sensor_id in sensor_ids

@@ -12,9 +12,8 @@ import logging
 
 import pandas as pd
 from rq.cron import CronScheduler
-from sqlalchemy import select
 
-from bvp.data.models import Sensor
+from bvp.data.models.sensors import sensors_with_attribute
 from bvp.data.transactional import transactional
 from bvp.data.utc import parse_duration, utcnow
 from bvp.forecasting.enqueue import enqueue_forecasts
@@ -39,7 +38,7 @@ def reforecast_due_sensors(settings: dict) -> list[str]:
     now = pd.Timestamp(utcnow())
     origins = {}
     with transactional() as session:
-        query = select(Sensor).where(Sensor.attributes.has_key("reforecast_every"))
+        query = sensors_with_attribute("reforecast_every")
         for sensor in session.scalars(query):
             try:
                 every = pd.Timedelta(parse_duration(str(sensor.attributes["reforecast_every"])))

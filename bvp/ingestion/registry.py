@@ -19,10 +19,14 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    update,
 )
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bvp.data.db import Base
+from bvp.ingestion.fetchers.base import Fetched
+from bvp.ingestion.http import safe_url
 
 FETCHED, IMPORTED, FAILED, SKIPPED = "fetched", "imported", "failed", "skipped"
 
@@ -81,7 +85,40 @@ def files_to_import(
     return list(session.scalars(query.order_by(DatafileRecord.id)))
 
 
+def import_again(session: Session, source_id: str) -> None:
+    """Every file of the source back to ``fetched``: the next import reads them all."""
+    session.execute(
+        update(DatafileRecord)
+        .where(DatafileRecord.source_id == source_id)
+        .values(status=FETCHED, error=None)
+    )
+
+
 def latest_watermark(session: Session, source_id: str) -> str | None:
     return session.scalar(
         select(func.max(DatafileRecord.watermark)).where(DatafileRecord.source_id == source_id)
     )
+
+
+def register_fetched(
+    session: Session, source_id: str, fetched: list[Fetched], now: datetime, run_id: int | None
+) -> None:
+    """Files now in the raw store, in the registry; a file already there stays as it is."""
+    for item in fetched:
+        session.execute(
+            insert(DatafileRecord)
+            .values(
+                source_id=source_id,
+                name=item.name,
+                path=item.stored.path,
+                remote=safe_url(item.remote) if "://" in item.remote else item.remote,
+                remote_version=item.remote_version,
+                checksum=item.stored.checksum,
+                size=item.stored.size,
+                watermark=item.watermark,
+                fetched_at=now,
+                status=FETCHED,
+                load_run_id=run_id,
+            )
+            .on_conflict_do_nothing()
+        )

@@ -10,30 +10,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bvp.data.beliefs import BeliefsError, SaveResult
+from bvp.data.belief_input import BeliefsError
+from bvp.data.beliefs import SaveResult
 from bvp.data.db import get_engine
-from bvp.data.models import DataSource, TimedBelief
+from bvp.data.models import DataSource
+from bvp.data.models.beliefs import delete_beliefs_of_source
 from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.transactional import transactional
 from bvp.data.units import UnitError
 from bvp.data.utc import utcnow
 from bvp.forecasting.outbox import enqueue_newest_owed, owe_forecasts
-from bvp.forecasting.settings import JobSettings
+from bvp.ingestion.after_import import forecasts_wanted, run_after_import
 from bvp.ingestion.fetchers import make_fetcher
 from bvp.ingestion.fetchers.base import FetchContext, Fetched, FetchError, HeldFile
-from bvp.ingestion.http import HttpSettings, describe_error, safe_url
+from bvp.ingestion.http import describe_error
 from bvp.ingestion.importers import ImportFileError, make_importer
 from bvp.ingestion.load_runs import FAILED, SUCCEEDED, LoadRun, RunTotals
 from bvp.ingestion.loading import store_table
-from bvp.ingestion.manifest import Manifest, RefreshViewAction, Source, WebhookAction
+from bvp.ingestion.manifest import Manifest, Source
 from bvp.ingestion.notify import post_summary
 from bvp.ingestion.raw_store import RawStore, check_file_name, file_sha256
 from bvp.ingestion.registry import FAILED as FILE_FAILED
@@ -44,7 +43,16 @@ from bvp.ingestion.registry import (
     DatafileRecord,
     files_to_import,
     held_files,
+    import_again,
     latest_watermark,
+    register_fetched,
+)
+from bvp.ingestion.run_request import (
+    IngestionSettings,
+    Progress,
+    RunRequest,
+    RunSummary,
+    no_progress,
 )
 from bvp.ingestion.sensors import SensorMismatchError, ensure_sensors
 
@@ -57,70 +65,6 @@ EXPECTED_FAILURES = (
     ValueError,
     OSError,
 )
-
-
-@dataclass(frozen=True)
-class IngestionSettings:
-    store_url: str
-    webhook_url: str = ""
-    http: HttpSettings = field(default_factory=HttpSettings)
-    jobs: JobSettings | None = None
-
-    @classmethod
-    def from_config(cls, config, jobs: JobSettings) -> IngestionSettings:
-        return cls(
-            store_url=config["INGEST_STORE_URL"],
-            webhook_url=config["INGEST_WEBHOOK_URL"],
-            http=HttpSettings.from_config(config),
-            jobs=jobs,
-        )
-
-
-Bar = Callable[[int], None]
-Progress = Callable[[str, int | None, str], contextlib.AbstractContextManager[Bar]]
-
-
-@contextlib.contextmanager
-def no_progress(description: str, total: int | None, unit: str):
-    yield lambda n: None
-
-
-@dataclass
-class RunRequest:
-    command: str  # getauto, runimporters, run, getmanual
-    source_ids: list[str] | None = None  # None: every source
-    mode: str = "update"
-    since: datetime | None = None
-    fetch: bool = True
-    import_files: bool = True
-    force: bool = False  # re-import files already imported (or failed)
-    reset: bool = False  # delete the sources' beliefs first (full mode)
-
-
-@dataclass
-class RunSummary:
-    run_id: int
-    status: str
-    totals: RunTotals
-    per_source: dict[str, RunTotals]
-
-    def text(self) -> str:
-        t = self.totals
-        lines = [
-            f"BVP ingestion run {self.run_id} {self.status}: {t.files_fetched} files fetched, "
-            f"{t.files_imported} imported, {t.files_failed} failed, {t.rows_read:,} rows read, "
-            f"{t.beliefs_created:,} beliefs created, {t.beliefs_updated:,} updated."
-        ]
-        lines += [f"- {error}" for error in t.errors[:20]]
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict:
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            **self.totals.figures(),
-            "sources": {s: t.figures() for s, t in self.per_source.items()},
-        }
 
 
 class Ingestion:
@@ -253,7 +197,7 @@ class Ingestion:
                 log.exception("%s: fetch failed", source.id)
                 return RunTotals(errors=[f"{source.id}: fetch failed: {describe_error(error)}"])
         with transactional() as session:
-            _register(session, source.id, report.fetched, context.now, run_id)
+            register_fetched(session, source.id, report.fetched, context.now, run_id)
         totals.files_fetched = len(report.fetched)
         totals.errors += [f"{source.id}: {error}" for error in report.errors]
         log.info(
@@ -275,7 +219,7 @@ class Ingestion:
         with open(path, "rb") as stream:
             stored = self.store.place(source.id, name, now, iter(lambda: stream.read(1 << 20), b""))
         with transactional() as session:
-            _register(session, source.id, [Fetched(name, path, stored)], now, run_id)
+            register_fetched(session, source.id, [Fetched(name, path, stored)], now, run_id)
         return True
 
     # -- importing ------------------------------------------------------------------------
@@ -292,15 +236,13 @@ class Ingestion:
             for record_id in record_ids:
                 totals.add(self.import_file(source, record_id, run_id, again=everything))
                 bar(1)
-        if self._forecasts_wanted(source) and totals.changed_sensors:
+        if forecasts_wanted(source, self.settings.jobs) and totals.changed_sensors:
             with transactional() as session:
                 enqueue_newest_owed(session, totals.changed_sensors, self.settings.jobs)
         if totals.beliefs_created + totals.beliefs_updated:
-            totals.errors += self._after_import(source, totals)
+            timeout = self.settings.http.timeout_seconds
+            totals.errors += run_after_import(source, totals, timeout)
         return totals
-
-    def _forecasts_wanted(self, source: Source) -> bool:
-        return "enqueue_forecasts" in source.after_import and self.settings.jobs is not None
 
     def import_file(
         self, source: Source, record_id: int, run_id: int | None, again: bool = False
@@ -337,7 +279,7 @@ class Ingestion:
                 record.beliefs_created, record.beliefs_updated = result.created, result.updated
                 record.beliefs_unchanged = result.unchanged
                 record.imported_at, record.load_run_id = utcnow(), run_id
-                if self._forecasts_wanted(source):
+                if forecasts_wanted(source, self.settings.jobs):
                     for sensor_id in sorted(changed):
                         owe_forecasts(session, sensor_id)
             return RunTotals(
@@ -369,44 +311,14 @@ class Ingestion:
             with self.store.open(path) as stream:
                 yield stream
 
-    def _after_import(self, source: Source, totals: RunTotals) -> list[str]:
-        problems = []
-        for action in source.after_import:
-            if isinstance(action, RefreshViewAction):
-                try:
-                    with transactional() as session:
-                        name = ".".join(
-                            f'"{part}"' for part in action.refresh_materialized_view.split(".")
-                        )
-                        session.execute(text(f"REFRESH MATERIALIZED VIEW {name}"))
-                except Exception as error:
-                    problems.append(
-                        f"{source.id}: refreshing {action.refresh_materialized_view}: {error}"
-                    )
-            elif isinstance(action, WebhookAction):
-                text_ = (
-                    f"{source.title}: {totals.files_imported} files imported, "
-                    f"{totals.beliefs_created:,} beliefs created, "
-                    f"{totals.beliefs_updated:,} updated"
-                )
-                summary = {"source": source.id, **totals.figures()}
-                post_summary(action.webhook, text_, summary, self.settings.http.timeout_seconds)
-        return problems
-
     # -- resetting ------------------------------------------------------------------------
 
     def reset(self, source: Source) -> int:
         """Delete the beliefs this source imported; its files will all be imported again."""
         with transactional() as session:
             data_source = ingestion_data_source(session, source)
-            deleted = session.execute(
-                delete(TimedBelief).where(TimedBelief.source_id == data_source.id)
-            ).rowcount
-            session.execute(
-                update(DatafileRecord)
-                .where(DatafileRecord.source_id == source.id)
-                .values(status=FETCHED, error=None)
-            )
+            deleted = delete_beliefs_of_source(session, data_source.id)
+            import_again(session, source.id)
         log.info("%s: reset, %d beliefs deleted", source.id, deleted)
         return deleted
 
@@ -426,30 +338,6 @@ def source_lock(source_id: str):
         finally:
             if locked:
                 connection.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
-
-
-def _register(
-    session: Session, source_id: str, fetched: list[Fetched], now: datetime, run_id: int | None
-) -> None:
-    """Files now in the raw store, in the registry; a file already there stays as it is."""
-    for item in fetched:
-        session.execute(
-            insert(DatafileRecord)
-            .values(
-                source_id=source_id,
-                name=item.name,
-                path=item.stored.path,
-                remote=safe_url(item.remote) if "://" in item.remote else item.remote,
-                remote_version=item.remote_version,
-                checksum=item.stored.checksum,
-                size=item.stored.size,
-                watermark=item.watermark,
-                fetched_at=now,
-                status=FETCHED,
-                load_run_id=run_id,
-            )
-            .on_conflict_do_nothing()
-        )
 
 
 def ingestion_data_source(session: Session, source: Source) -> DataSource:

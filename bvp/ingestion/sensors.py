@@ -7,11 +7,17 @@ says is an error: the file would be read wrongly.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bvp.data.models import Account, Asset, Sensor
+from bvp.data.models import Asset, Sensor
+from bvp.data.models.accounts import find_account_by_name
+from bvp.data.models.assets import find_asset_named
+from bvp.data.models.sensors import find_sensor_named
 from bvp.data.utc import iso_duration
 from bvp.ingestion.manifest import SensorSpec
 
@@ -27,7 +33,7 @@ def ensure_sensors(
     found = {}
     for key in sorted(keys):
         spec = specs[key]
-        account = session.scalar(select(Account).where(Account.name == spec.account))
+        account = find_account_by_name(session, spec.account)
         if account is None:
             raise SensorMismatchError(
                 f"sensor {key!r}: account {spec.account!r} does not exist; "
@@ -35,7 +41,7 @@ def ensure_sensors(
             )
         asset = _get_or_add(
             session,
-            select(Asset).where(Asset.account_id == account.id, Asset.name == spec.asset),
+            partial(find_asset_named, session, account.id, spec.asset),
             Asset(
                 name=spec.asset,
                 asset_type=spec.asset_type,
@@ -45,7 +51,7 @@ def ensure_sensors(
         )
         sensor = _get_or_add(
             session,
-            select(Sensor).where(Sensor.asset_id == asset.id, Sensor.name == spec.name),
+            partial(find_sensor_named, session, asset.id, spec.name),
             Sensor(
                 name=spec.name,
                 unit=spec.unit,
@@ -67,10 +73,13 @@ def ensure_sensors(
     return found
 
 
-def _get_or_add(session: Session, query, new):
-    """The row ``query`` finds, else ``new``, added; when a concurrent run adds the same
+Row = TypeVar("Row", Asset, Sensor)
+
+
+def _get_or_add(session: Session, find: Callable[[], Row | None], new: Row) -> Row:
+    """The row ``find`` finds, else ``new``, added; when a concurrent run adds the same
     row first, its row (our insert is undone in a savepoint)."""
-    found = session.scalar(query)
+    found = find()
     if found is not None:
         return found
     try:
@@ -78,4 +87,4 @@ def _get_or_add(session: Session, query, new):
             session.add(new)
         return new
     except IntegrityError:
-        return session.scalar(query)
+        return find()

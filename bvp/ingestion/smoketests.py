@@ -12,30 +12,20 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bvp.data.models import DataSource, Sensor, TimedBelief
+from bvp.data.models.beliefs import beliefs_per_source_and_sensor
+from bvp.data.models.sensors import sensors_with_attribute
 from bvp.data.utc import to_utc
 from bvp.ingestion.manifest import Manifest
 
 
 def current_figures(session: Session, manifest: Manifest) -> dict[str, dict]:
     """source id -> {sensor key -> {"beliefs": n, "latest_event_start": iso}}."""
-    rows = session.execute(
-        select(
-            DataSource.name,
-            TimedBelief.sensor_id,
-            func.count(),
-            func.max(TimedBelief.event_start),
-        )
-        .join(DataSource, DataSource.id == TimedBelief.source_id)
-        .where(DataSource.type == "importer", DataSource.model == "ingestion")
-        .group_by(DataSource.name, TimedBelief.sensor_id)
-    ).all()
+    rows = beliefs_per_source_and_sensor(session, "importer", "ingestion")
     key_of = {
         s.id: s.attributes.get("ingested_as")
-        for s in session.scalars(select(Sensor).where(Sensor.attributes.has_key("ingested_as")))
+        for s in session.scalars(sensors_with_attribute("ingested_as"))
     }
     figures: dict[str, dict] = {s.id: {} for s in manifest.sources if s.sensor_keys()}
     for source_id, sensor_id, count, latest in rows:

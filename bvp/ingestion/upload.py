@@ -49,10 +49,6 @@ class Upload:
     empty: int  # rows without a value
     result: SaveResult
 
-    @property
-    def changed(self) -> bool:
-        return self.result.created + self.result.updated > 0
-
 
 def store_upload(
     session: Session,

@@ -22,25 +22,15 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bvp.data.beliefs import latest_beliefs
 from bvp.data.models import Sensor
-from bvp.data.models.data_sources import FORECASTER
+from bvp.data.models.beliefs import forecasts_in_window
 from bvp.data.scores import mase_scale, score
 from bvp.metrics.months import Month
 
 SCALE_WINDOW = timedelta(weeks=4)
-_FORECASTS = text(
-    """
-    SELECT b.event_start, b.belief_time, b.cumulative_probability AS q, b.event_value AS value,
-           coalesce(s.model, s.name) AS model
-    FROM timed_belief b JOIN data_source s ON s.id = b.source_id
-    WHERE b.sensor_id = :sensor_id AND b.event_start >= :start AND b.event_start < :end
-      AND s.type = :forecaster
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -66,15 +56,9 @@ def sensor_accuracy(
     actual = latest_beliefs(
         session, sensor.id, month.start, month.end, exclude_sources=forecasters
     )["event_value"]
-    rows = session.execute(
-        _FORECASTS,
-        {"sensor_id": sensor.id, "start": month.start, "end": month.end, "forecaster": FORECASTER},
-    ).all()
-    if not rows or actual.empty:
+    frame = forecasts_in_window(session, sensor.id, month.start, month.end)
+    if frame.empty or actual.empty:
         return []
-    frame = pd.DataFrame(rows, columns=["event_start", "belief_time", "q", "value", "model"])
-    frame["event_start"] = pd.to_datetime(frame["event_start"], utc=True)
-    frame["belief_time"] = pd.to_datetime(frame["belief_time"], utc=True)
     frame["actual"] = actual.reindex(pd.DatetimeIndex(frame["event_start"])).to_numpy()
     frame = frame.dropna(subset=["actual"])
     lead = frame["event_start"] + resolution - frame["belief_time"]

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bvp.data.models import Account, Asset, Sensor
+from bvp.data.models import Sensor
+from bvp.data.models.accounts import accounts_in_scope
 from bvp.data.models.data_sources import forecaster_source_ids
+from bvp.data.models.sensors import sensors_in_scope
 from bvp.metrics.accuracy import sensor_accuracy
 from bvp.metrics.durations import seconds
 from bvp.metrics.months import Month, month_before
@@ -42,17 +44,10 @@ def make_monthly_metrics(
     (or all in UTC), for every sensor; queue health for the UTC month."""
     forecasters = forecaster_source_ids(session)
     run = MonthlyRun()
-    accounts = select(Account).order_by(Account.id)
-    if account_id is not None:
-        accounts = accounts.where(Account.id == account_id)
-    for account in session.scalars(accounts):
+    for account in session.scalars(accounts_in_scope(account_id)):
         month = month_before(anchor, "UTC" if in_utc else account.timezone)
         run.months[account.id] = month
-        sensors = list(
-            session.scalars(
-                select(Sensor).join(Asset).where(Asset.account_id == account.id).order_by(Sensor.id)
-            )
-        )
+        sensors = list(session.scalars(sensors_in_scope(account.id)))
         ids = [s.id for s in sensors]
         session.execute(
             delete(SensorQuality).where(

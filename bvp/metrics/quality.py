@@ -8,22 +8,12 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bvp.data.models import Sensor
+from bvp.data.models.beliefs import measured_events
 from bvp.metrics.durations import percentile
 from bvp.metrics.months import Month
-
-_EVENTS = text(
-    """
-    SELECT event_start, count(*) AS beliefs, min(belief_time) AS first_belief
-    FROM timed_belief
-    WHERE sensor_id = :sensor_id AND event_start >= :start AND event_start < :end
-      AND cumulative_probability = 0.5 AND source_id <> ALL(:forecasters)
-    GROUP BY event_start ORDER BY event_start
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -43,15 +33,7 @@ def sensor_quality(
 ) -> Quality:
     """One query per sensor: the month's measured events, their belief counts and first
     belief times; the rest is numpy on the sensor's grid."""
-    rows = session.execute(
-        _EVENTS,
-        {
-            "sensor_id": sensor.id,
-            "start": month.start,
-            "end": month.end,
-            "forecasters": forecasters,
-        },
-    ).all()
+    rows = measured_events(session, sensor.id, month.start, month.end, forecasters)
     resolution = pd.Timedelta(sensor.event_resolution)
     expected = int((month.end - month.start) // resolution)
     slots = pd.date_range(month.start, periods=expected, freq=resolution)

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bvp.data.models.job_runs import FAILED, FINISHED, RETRIED, JobRun
+from bvp.data.models.job_runs import FAILED, FINISHED, RETRIED, job_runs_ended_between
 from bvp.metrics.durations import percentile
 from bvp.metrics.months import Month
 
@@ -28,11 +27,7 @@ class QueueHealth:
 
 def queue_health(session: Session, month: Month) -> list[QueueHealth]:
     """Every attempt that ended within the month, per queue."""
-    rows = session.execute(
-        select(
-            JobRun.queue, JobRun.status, JobRun.enqueued_at, JobRun.started_at, JobRun.ended_at
-        ).where(JobRun.ended_at >= month.start, JobRun.ended_at < month.end)
-    ).all()
+    rows = job_runs_ended_between(session, month.start, month.end)
     if not rows:
         return []
     frame = pd.DataFrame(rows, columns=["queue", "status", "enqueued", "started", "ended"])

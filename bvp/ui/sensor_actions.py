@@ -1,8 +1,9 @@
 """What a sensor's page can do: upload a CSV file of readings, forecast now, choose the
 model again; and the progress of the jobs that queued.
 
-The same services as the API: the upload is the API's upload (one transaction, forecasts
-queued after commit when something changed), "forecast now" queues the jobs a data POST
+The same services as the API: the upload is the API's upload
+(``bvp.ingestion.user_data.upload_for_user``: one transaction, forecasts queued after
+commit when something changed), "forecast now" queues the jobs a data POST
 queues, from the end of the newest measurement, and "choose model" the selection job of
 ``POST /api/v1/sensors/<id>/model/selection``. Uploading needs a role that writes data;
 forecasting and choosing are for account-admins and admins.
@@ -20,16 +21,15 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from bvp.config import app_settings
 from bvp.data.models.accounts import MANAGE_ROLES, WRITE_DATA_ROLES
-from bvp.data.models.data_sources import get_or_create_source
 from bvp.data.models.sensors import find_sensor
 from bvp.data.transactional import transactional
 from bvp.data.utc import is_time_zone
 from bvp.forecasting.enqueue import enqueue_forecasts, enqueue_model_selection
 from bvp.forecasting.job_ids import sensor_of_job
 from bvp.forecasting.job_status import job_statuses
-from bvp.forecasting.outbox import enqueue_after_commit
 from bvp.forecasting.pipeline import latest_origin
-from bvp.ingestion.upload import UploadError, store_upload
+from bvp.ingestion.upload import UploadError
+from bvp.ingestion.user_data import SensorNotFoundError, WriteNotAllowedError, upload_for_user
 from bvp.queues import redis_connection
 from bvp.ui import dashboard
 from bvp.ui.auth import account_scope
@@ -67,23 +67,19 @@ def upload(sensor_id: int):
         for name, errors in form.errors.items():
             flash(f"Not stored: {getattr(form, name).label.text}: {'; '.join(errors)}", "error")
         return _back(sensor_id)
-    content = form.file.data.read()
     try:
-        with transactional() as session:
-            sensor = _sensor(session, sensor_id)
-            user = current_user
-            source = get_or_create_source(session, user.email, "user", user_id=user.id)
-            done = store_upload(
-                session,
-                sensor,
-                content,
-                source.id,
-                unit=form.unit.data or None,
-                timezone=form.timezone.data or None,
-            )
-            jobs = None
-            if done.changed:
-                jobs = enqueue_after_commit(session, sensor.id, app_settings().jobs)
+        done, jobs = upload_for_user(
+            current_user,
+            sensor_id,
+            form.file.data.read(),
+            app_settings().jobs,
+            unit=form.unit.data or None,
+            timezone=form.timezone.data or None,
+        )
+    except SensorNotFoundError as error:
+        abort(404, str(error))
+    except WriteNotAllowedError as error:
+        abort(403, str(error))
     except UploadError as error:
         flash(f"Nothing stored from {form.file.data.filename}: {error}", "error")
         return _back(sensor_id)
@@ -92,11 +88,11 @@ def upload(sensor_id: int):
         f"{form.file.data.filename}: {done.rows} lines, {result.created} values new, "
         f"{result.updated} changed, {result.unchanged} unchanged"
         + (f", {done.empty} without a value" if done.empty else "")
-        + ("; forecasting jobs queued" if jobs and jobs.job_ids else "")
+        + ("; forecasting jobs queued" if jobs.job_ids else "")
         + ".",
         "info",
     )
-    return _back(sensor_id, jobs.job_ids if jobs else [])
+    return _back(sensor_id, jobs.job_ids)
 
 
 @dashboard.post("/sensors/<int:sensor_id>/forecast")

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from bvp.data.beliefs import BeliefsError, latest_beliefs, save_beliefs
+from bvp.data.belief_input import BeliefsError
+from bvp.data.beliefs import latest_beliefs, save_beliefs
 from bvp.data.models import TimedBelief
 from bvp.data.utc import NaiveDatetimeError
 
@@ -216,8 +217,8 @@ def test_concurrent_writers_of_overlapping_data_both_succeed(app, db, sensor):
 def test_the_newest_measurement_follows_writes_and_deletes_but_not_forecasts(db, sensor):
     """Where a sensor's next forecasts start: the end of its newest measured event, kept
     as beliefs are stored and found again whatever deletes them."""
-    from bvp.data.beliefs import last_measured_event_start, last_measured_event_starts
     from bvp.data.models import DataSource
+    from bvp.data.models.beliefs import last_measured_event_start, last_measured_event_starts
 
     forecaster = DataSource(name="BVP", type="forecaster", model="naive-1d", version="2")
     db.add(forecaster)

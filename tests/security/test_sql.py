@@ -31,10 +31,11 @@ ALLOWED = {
     # The staging table's name and the belief columns: module constants.
     ("data/beliefs.py", "save_beliefs", "_STAGING"): "constant table name",
     ("data/beliefs.py", "save_beliefs", "', '.join(BELIEF_COLUMNS)"): "constant column names",
-    ("data/beliefs.py", "save_beliefs", "', '.join(_KEY)"): "constant key columns (_UPSERT)",
+    ("data/beliefs.py", "save_beliefs", "', '.join(BELIEF_KEY)"): "constant key columns",
     # "Its source is no forecaster": a module constant of data_sources.py.
     ("data/beliefs.py", "save_beliefs", "MEASURED_BY_SQL"): "constant condition",
     ("data/newest_events.py", "newest_measured_values", "MEASURED_BY_SQL"): "constant condition",
+    ("data/models/beliefs.py", "<module>", "FORECAST_BY_SQL"): "constant condition",
     # Looping over the constant pair ("sensor", "data_source").
     ("data/beliefs.py", "_check_references", "table"): "constant table names",
     # Fixed condition strings with %(name)s placeholders; the values are parameters.
@@ -55,7 +56,7 @@ ALLOWED = {
     ("data/partitions.py", "_make", "PARENT"): "constant table name",
     ("data/partitions.py", "_make", "name"): "partition_name() of a timestamp",
     # A manifest view name (pattern ^[A-Za-z_][A-Za-z0-9_.]{0,127}$), each part quoted.
-    ("ingestion/runs.py", "_after_import", "name"): "validated identifier, quoted",
+    ("ingestion/after_import.py", "run_after_import", "name"): "validated identifier, quoted",
 }
 
 

@@ -53,6 +53,22 @@ def test_an_uploaded_file_is_stored_and_its_forecasts_followed(signed_in, world,
     assert 'id="jobs"' in done.text and "forecast-s" in done.text  # progress followed
 
 
+def test_the_same_file_again_stores_nothing_and_queues_no_forecasts(
+    signed_in, world, database, redis
+):
+    """The dashboard stores as the API does (one service): the user's own data source, so
+    a second upload finds every value unchanged, and nothing changed owes no forecast."""
+    user = signed_in("user")
+    upload(user, world, GOOD)
+    redis.flushdb()
+    before = beliefs(database)
+    again = upload(user, world, GOOD)
+    assert "readings.csv: 2 lines, 0 values new, 0 changed, 1 unchanged" in again.text
+    assert "forecasting jobs queued" not in again.text and 'id="jobs"' not in again.text
+    assert beliefs(database) == before
+    assert redis.llen("rq:queue:forecasting") == 0
+
+
 def test_a_bad_file_stores_nothing_and_says_which_line(signed_in, world, database, redis):
     before = beliefs(database)
     done = upload(signed_in("user"), world, BAD)

@@ -37,6 +37,11 @@ def find_asset(session: Session, asset_id: int, account_id: int | None) -> Asset
     return session.scalar(assets_in_scope(account_id).where(Asset.id == asset_id))
 
 
+def find_asset_named(session: Session, account_id: int, name: str) -> Asset | None:
+    """The account's asset with this name (unique per account)."""
+    return session.scalar(select(Asset).where(Asset.account_id == account_id, Asset.name == name))
+
+
 WEATHER_STATION = "weather_station"
 NEAR = 50_000.0  # metres: a weather station farther away says little about the asset
 # Great-circle distance in metres: with earthdistance (migration 0012, by index), or the

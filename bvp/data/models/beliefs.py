@@ -1,7 +1,10 @@
 """Timed beliefs: every stored value is a belief about an event, formed at a time.
 
 Rows are written and read set-based by ``bvp.data.beliefs``; this class exists for
-the schema (and migrations), not for per-row ORM use on hot paths.
+the schema (and migrations), not for per-row ORM use on hot paths. The other questions
+rooms ask of stored beliefs (a sensor's newest measured event, the quantiles or the
+forecasts in a window, a month's measured events, deleting a source's beliefs) are the
+functions at the end of this module: set-based, each one query.
 
 Referential integrity without per-row foreign-key checks: a foreign key on this table
 runs one lookup per inserted row, which measured at two thirds of the time of storing
@@ -21,8 +24,10 @@ sensors whose beliefs a statement deleted, whatever deleted them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+import pandas as pd
 from sqlalchemy import (
     DDL,
     BigInteger,
@@ -33,12 +38,15 @@ from sqlalchemy import (
     Integer,
     event,
     func,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bvp.data.db import Base
-from bvp.data.models.data_sources import MEASURED_BY_SQL
+from bvp.data.models.data_sources import FORECAST_BY_SQL, MEASURED_BY_SQL, DataSource
+from bvp.data.utc import to_utc
 
 # The writing transaction's id (xid8 as bigint); see pg_current_xact_id().
 CURRENT_TXID = text("(pg_current_xact_id()::text::bigint)")
@@ -132,3 +140,124 @@ CREATE TRIGGER refresh_newest_measurement AFTER DELETE ON timed_belief
     FOR EACH STATEMENT EXECUTE FUNCTION refresh_newest_measurement();
 """
 event.listen(NewestMeasurement.__table__, "after_create", DDL(REFRESH_NEWEST_MEASUREMENT))
+
+
+# -- queries -----------------------------------------------------------------------------
+
+
+def last_measured_event_start(session: Session, sensor_id: int) -> datetime | None:
+    """Start of the latest event with a belief not made by a forecaster (or None)."""
+    return last_measured_event_starts(session, [sensor_id]).get(sensor_id)
+
+
+def last_measured_event_starts(session: Session, sensor_ids: Iterable[int]) -> dict:
+    """Sensor id -> start of its latest measured event, for those that have one: one
+    query, kept by ``save_beliefs`` and a trigger (``NewestMeasurement``)."""
+    rows = session.execute(
+        text("SELECT sensor_id, event_start FROM newest_measurement WHERE sensor_id = ANY(:ids)"),
+        {"ids": [int(i) for i in sensor_ids]},
+    )
+    return dict(rows.all())
+
+
+def probabilities_present(
+    session: Session, sensor_id: int, start: datetime, end: datetime, sources: list[int]
+) -> list[float]:
+    """The cumulative probabilities (quantiles) believed for events in the window."""
+    return list(
+        session.scalars(
+            text(
+                "SELECT DISTINCT cumulative_probability FROM timed_belief "
+                "WHERE sensor_id = :sensor_id AND event_start >= :start AND event_start < :end "
+                "AND source_id = ANY(:sources) ORDER BY 1"
+            ),
+            {
+                "sensor_id": int(sensor_id),
+                "start": to_utc(start, "start"),
+                "end": to_utc(end, "end"),
+                "sources": [int(s) for s in sources],
+            },
+        )
+    )
+
+
+_FORECASTS_IN_WINDOW = text(
+    f"""
+    SELECT tb.event_start, tb.belief_time, tb.cumulative_probability AS q,
+           tb.event_value AS value, coalesce(ds.model, ds.name) AS model
+    FROM timed_belief tb JOIN data_source ds ON ds.id = tb.source_id
+    WHERE tb.sensor_id = :sensor_id AND tb.event_start >= :start AND tb.event_start < :end
+      AND {FORECAST_BY_SQL}
+    """
+)
+FORECAST_COLUMNS = ["event_start", "belief_time", "q", "value", "model"]
+
+
+def forecasts_in_window(
+    session: Session, sensor_id: int, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """Every forecast belief about the sensor's events in ``[start, end)``, from every
+    origin and quantile: ``event_start``, ``belief_time`` (aware UTC), ``q`` (the
+    cumulative probability), ``value`` and ``model`` (the forecaster's model, else its
+    name). One query, bounded by ``event_start``."""
+    rows = session.execute(
+        _FORECASTS_IN_WINDOW,
+        {"sensor_id": int(sensor_id), "start": to_utc(start, "start"), "end": to_utc(end, "end")},
+    ).all()
+    frame = pd.DataFrame(rows, columns=FORECAST_COLUMNS)
+    frame["event_start"] = pd.to_datetime(frame["event_start"], utc=True)
+    frame["belief_time"] = pd.to_datetime(frame["belief_time"], utc=True)
+    return frame
+
+
+_MEASURED_EVENTS = text(
+    """
+    SELECT event_start, count(*) AS beliefs, min(belief_time) AS first_belief
+    FROM timed_belief
+    WHERE sensor_id = :sensor_id AND event_start >= :start AND event_start < :end
+      AND cumulative_probability = 0.5 AND source_id <> ALL(:forecasters)
+    GROUP BY event_start ORDER BY event_start
+    """
+)
+
+
+def measured_events(
+    session: Session, sensor_id: int, start: datetime, end: datetime, forecasters: list[int]
+) -> list[Row]:
+    """The sensor's events in ``[start, end)`` that a source other than ``forecasters``
+    believed a value of (the median), in order: ``event_start``, ``beliefs`` (how many:
+    more than one is a revision) and ``first_belief`` (when it first arrived). One
+    query; ``forecasters`` is ``forecaster_source_ids``, read once by the caller."""
+    return session.execute(
+        _MEASURED_EVENTS,
+        {
+            "sensor_id": int(sensor_id),
+            "start": to_utc(start, "start"),
+            "end": to_utc(end, "end"),
+            "forecasters": [int(s) for s in forecasters],
+        },
+    ).all()
+
+
+def beliefs_per_source_and_sensor(session: Session, source_type: str, model: str) -> list[Row]:
+    """For the data sources of this type and model (the ingestion's importers): per
+    source name and sensor, how many beliefs and the newest event's start. One
+    aggregate over their beliefs (the ingestion's smoke tests)."""
+    query = (
+        select(
+            DataSource.name, TimedBelief.sensor_id, func.count(), func.max(TimedBelief.event_start)
+        )
+        .join(DataSource, DataSource.id == TimedBelief.source_id)
+        .where(DataSource.type == source_type, DataSource.model == model)
+        .group_by(DataSource.name, TimedBelief.sensor_id)
+    )
+    return session.execute(query).all()
+
+
+def delete_beliefs_of_source(session: Session, source_id: int) -> int:
+    """Delete every belief of one data source (an ingestion reset); how many. One
+    statement: the trigger above then finds the touched sensors' newest measurements."""
+    return session.execute(
+        text("DELETE FROM timed_belief WHERE source_id = :source_id"),
+        {"source_id": int(source_id)},
+    ).rowcount

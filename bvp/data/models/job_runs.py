@@ -40,6 +40,15 @@ def record_job_run(session: Session, **values) -> None:
     session.add(JobRun(**values))
 
 
+def job_runs_ended_between(session: Session, start: datetime, end: datetime) -> list:
+    """Every attempt that ended in ``[start, end)``: its queue, status and enqueued,
+    started and ended times."""
+    query = select(
+        JobRun.queue, JobRun.status, JobRun.enqueued_at, JobRun.started_at, JobRun.ended_at
+    ).where(JobRun.ended_at >= start, JobRun.ended_at < end)
+    return session.execute(query).all()
+
+
 def latest_job_runs(session: Session, sensor_id: int, limit: int = 100) -> list[JobRun]:
     """The newest attempt of each of the sensor's ``limit`` most recently ended jobs,
     newest first. Reads the sensor's runs backwards by the index on (sensor, end), a page

@@ -98,6 +98,22 @@ def find_sensor(session: Session, sensor_id: int, account_id: int | None) -> Sen
     return session.scalar(sensors_in_scope(account_id).where(Sensor.id == sensor_id))
 
 
+def find_sensor_named(session: Session, asset_id: int, name: str) -> Sensor | None:
+    """The asset's sensor with this name (unique per asset)."""
+    return session.scalar(select(Sensor).where(Sensor.asset_id == asset_id, Sensor.name == name))
+
+
+def resolutions_of(session: Session, sensor_ids: Iterable[int]) -> dict[int, timedelta]:
+    """Sensor id -> its event resolution, for those that exist: one query."""
+    query = select(Sensor.id, Sensor.event_resolution).where(Sensor.id.in_(list(sensor_ids)))
+    return dict(session.execute(query).all())
+
+
+def sensors_with_attribute(key: str) -> Select[tuple[Sensor]]:
+    """Sensors whose attributes have ``key`` (e.g. ``reforecast_every``)."""
+    return select(Sensor).where(Sensor.attributes.has_key(key))
+
+
 def sensors_ingested_as(session: Session, keys: Iterable[str]) -> dict[str, int]:
     """Manifest sensor key -> the id of the sensor the ingestion made for it (its
     ``ingested_as`` attribute), for the keys that have one. One query for any number:
