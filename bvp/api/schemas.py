@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bvp.api.fields import AwareDateTime, Duration, File, TimeZone, Values
+from bvp.api.fields import Attributes, AwareDateTime, Duration, File, TimeZone, Unit, Values
 from bvp.data.models.accounts import ROLE_NAMES
 
 
@@ -43,11 +43,11 @@ class AssetSchema(ChangeableSchema):
 class SensorSchema(ChangeableSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    unit = Unit(required=True)
     event_resolution = Duration(required=True)
     timezone = TimeZone(load_default="UTC")
     asset_id = fields.Integer(required=True, strict=True)
-    attributes = fields.Dict(load_default=dict)
+    attributes = Attributes(load_default=dict)
 
 
 class SensorDeleteQuerySchema(Schema):
@@ -62,7 +62,7 @@ class PostDataSchema(Schema):
     duration = Duration(metadata={"description": "Covered by all values together."})
     resolution = Duration(metadata={"description": "Covered by each value."})
     values = Values(required=True, validate=validate.Length(min=1))
-    unit = fields.String(required=True, metadata={"example": "kW"})
+    unit = Unit(required=True)
     prior = AwareDateTime(
         metadata={"description": "When these values were known (belief time); default now."}
     )
@@ -90,8 +90,7 @@ class PostDataResultSchema(Schema):
 
 class UploadSchema(Schema):
     file = File(required=True, metadata={"description": "CSV: event start, value."})
-    unit = fields.String(
-        validate=validate.Length(min=1, max=20),
+    unit = Unit(
         metadata={"description": "The values' unit; default: the header's, as `value [kW]`."},
     )
     timezone = TimeZone(
@@ -111,7 +110,7 @@ class GetDataQuerySchema(Schema):
     start = AwareDateTime(required=True)
     end = AwareDateTime(required=True)
     resolution = Duration()
-    unit = fields.String()
+    unit = Unit(metadata={"description": "Default: the sensor's."})
     as_of = AwareDateTime(metadata={"description": "Only what was believed at this time."})
     source = fields.Integer(metadata={"description": "Only beliefs of this data source id."})
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
