@@ -28,7 +28,7 @@ from bvp.api.auth import (
     require_role,
 )
 from bvp.api.errors import FORBIDDEN, NOT_FOUND, errors_documented
-from bvp.api.fields import AwareDateTime, Duration, File, Unit, Values
+from bvp.api.fields import AwareDateTime, Duration, File, Values
 from bvp.api.multipart import MULTIPART
 from bvp.api.schemas import TokenRequestSchema
 from bvp.api.sensor_data import store_for_caller
@@ -72,14 +72,14 @@ class FmSensorDataSchema(Schema):
     start = AwareDateTime(required=True)
     duration = Duration(required=True)
     values = Values(required=True, validate=validate.Length(min=1))
-    unit = Unit(required=True)
+    unit = fields.String(required=True)
     prior = AwareDateTime()
 
 
 class FmGetDataSchema(Schema):
     start = AwareDateTime(required=True)
     duration = Duration(required=True)
-    unit = Unit()
+    unit = fields.String()
     resolution = Duration()
 
 
@@ -185,7 +185,7 @@ def post_data(body, sensor_id: int):
 
 class FmUploadSchema(Schema):
     files = fields.List(File(), data_key="uploaded-files", required=True)
-    unit = Unit()
+    unit = fields.String(validate=validate.Length(min=1, max=20))
     measured_instantly = fields.Boolean(
         data_key="belief-time-measured-instantly", load_default=False
     )

@@ -7,6 +7,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from bvp.api.fields import Attributes, AwareDateTime, Duration, File, TimeZone, Unit, Values
 from bvp.data.models.accounts import ROLE_NAMES
 
+# Units of data (posted, uploaded, read) are checked when converted (bvp.data.units): the
+# sensor's own unit always goes, even one stored before units were checked.
+DATA_UNIT = "The sensor's unit or one that converts to it (MW, kWh for kW...)."
+
 
 class TokenRequestSchema(Schema):
     email = fields.Email(required=True)
@@ -62,7 +66,11 @@ class PostDataSchema(Schema):
     duration = Duration(metadata={"description": "Covered by all values together."})
     resolution = Duration(metadata={"description": "Covered by each value."})
     values = Values(required=True, validate=validate.Length(min=1))
-    unit = Unit(required=True)
+    unit = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"example": "kW", "description": DATA_UNIT},
+    )
     prior = AwareDateTime(
         metadata={"description": "When these values were known (belief time); default now."}
     )
@@ -90,8 +98,9 @@ class PostDataResultSchema(Schema):
 
 class UploadSchema(Schema):
     file = File(required=True, metadata={"description": "CSV: event start, value."})
-    unit = Unit(
-        metadata={"description": "The values' unit; default: the header's, as `value [kW]`."},
+    unit = fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": f"Default: the header's, as `value [kW]`. {DATA_UNIT}"},
     )
     timezone = TimeZone(
         metadata={"description": "The local time of timestamps without a UTC offset."}
@@ -110,7 +119,7 @@ class GetDataQuerySchema(Schema):
     start = AwareDateTime(required=True)
     end = AwareDateTime(required=True)
     resolution = Duration()
-    unit = Unit(metadata={"description": "Default: the sensor's."})
+    unit = fields.String(metadata={"description": f"Default: the sensor's. {DATA_UNIT}"})
     as_of = AwareDateTime(metadata={"description": "Only what was believed at this time."})
     source = fields.Integer(metadata={"description": "Only beliefs of this data source id."})
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

@@ -149,11 +149,11 @@ def check_unit(text: str, field: str = "unit") -> str:
 
 
 def unknown_unit_message(text: str) -> str:
-    close = close_units(text)
-    hint = f"did you mean {' or '.join(repr(u) for u in close)}?" if close else ""
-    return (
-        f"{text!r} is not a unit BVP knows; {hint or 'e.g. kW, kWh, EUR/MWh, °C, W/m², %'}"
-    ).rstrip()
+    close = [repr(u) for u in close_units(text)]
+    if not close:
+        return f"{text!r} is not a unit BVP knows (such as kW, kWh, EUR/MWh, °C, W/m², %)"
+    options = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+    return f"{text!r} is not a unit BVP knows (did you mean {options}?)"
 
 
 @lru_cache(maxsize=4096)
@@ -189,28 +189,37 @@ def _hours(duration: timedelta) -> Fraction:
 
 
 def convert(
-    values: np.ndarray, from_unit: str, to_unit: str, duration: timedelta | None = None
+    values: np.ndarray,
+    from_unit: str,
+    to_unit: str,
+    duration: timedelta | None = None,
+    *,
+    sensors: str = "to",
 ) -> np.ndarray:
-    """``values`` in ``from_unit`` expressed in ``to_unit`` (the sensor's).
+    """``values`` in ``from_unit`` expressed in ``to_unit``.
 
+    ``sensors`` says which of the two is the sensor's (``"to"`` when storing, ``"from"``
+    when reading), so that an unknown unit is blamed on the right side: the client's is a
+    typo (named with close matches), the sensor's an old one that converts to nothing.
     ``duration`` (what each value covers) is needed only between power and energy.
     """
     if from_unit == to_unit:
         return values
     source, target = parse_unit(from_unit), parse_unit(to_unit)
-    if source.kind is None:
-        raise UnitError(unknown_unit_message(from_unit))
-    if target.kind is None:
+    sensor_unit, given_unit = (to_unit, from_unit) if sensors == "to" else (from_unit, to_unit)
+    if parse_unit(given_unit).kind is None:
+        raise UnitError(unknown_unit_message(given_unit))
+    if parse_unit(sensor_unit).kind is None:
         raise UnitError(
-            f"the sensor's unit {to_unit!r} is not one BVP knows, so its data is only "
-            f"taken and given in {to_unit!r}, not {from_unit!r}"
+            f"the sensor's unit {sensor_unit!r} is not one BVP knows, so its data is only "
+            f"taken and given in {sensor_unit!r}, not {given_unit!r}"
         )
     if source.kind == target.kind:
         if _read(from_unit)[0].dimensionality != _read(to_unit)[0].dimensionality:
-            raise UnitError(f"{from_unit!r} is another currency than the sensor's {to_unit!r}")
+            raise UnitError(f"{given_unit!r} is another currency than the sensor's {sensor_unit!r}")
         return _apply(values, *_affine(from_unit, to_unit, None))
     if {source.kind, target.kind} == {"power", "energy"}:
         if duration is None or duration <= timedelta(0):
             raise UnitError(f"converting {from_unit} to {to_unit} needs a resolution")
         return _apply(values, *_affine(from_unit, to_unit, _hours(duration)))
-    raise UnitError(f"{from_unit!r} cannot be converted to the sensor's unit {to_unit!r}")
+    raise UnitError(f"{given_unit!r} cannot be converted to the sensor's unit {sensor_unit!r}")
