@@ -10,7 +10,8 @@ account), so requests reach deep code rather than stopping at 404.
 Each operation is a separate test on a freshly built world, so destructive operations
 (DELETE, a deactivated caller) cannot leak into the next one. The budget is fixed and
 derandomised: the same examples every run. A deeper, random run by hand:
-``BVP_FUZZ_EXAMPLES=200 pytest tests/api/test_fuzz.py`` (new examples each time).
+``BVP_FUZZ_EXAMPLES=200 pytest --timeout=0 tests/api/test_fuzz.py`` (new examples each
+time).
 """
 
 from __future__ import annotations
