@@ -15,7 +15,6 @@ from datetime import timedelta
 from functools import cache
 from typing import Annotated, Any
 
-import holidays
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -40,6 +39,8 @@ def _duration(value: Any) -> timedelta:
 
 @cache
 def _countries() -> frozenset[str]:
+    import holidays  # when a country is first checked, not at every start
+
     return frozenset(holidays.list_supported_countries())
 
 
