@@ -53,6 +53,8 @@ setup(
         "rq-dashboard>=0.8,<1",
         # Ingestion: manifests, fetchers, raw store, columnar files
         "pydantic>=2.6,<3",
+        # Units: which ones are known, and exact conversions (bvp/data/units.py)
+        "pint>=0.24,<0.27",
         "pyyaml>=6,<7",
         "httpx>=0.27,<1",
         "tenacity>=8.2,<10",

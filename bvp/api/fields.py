@@ -1,4 +1,5 @@
-"""Marshmallow fields for time series: ISO 8601 durations and fast lists of numbers."""
+"""Marshmallow fields for time series: ISO 8601 durations, units, sensor attributes and
+fast lists of numbers. Units and attributes are thin wrappers of the data room's rules."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 from flask_smorest.fields import Upload
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage
 
+from bvp.data.sensor_attributes import SensorAttributes, SensorAttributesError, check_attributes
+from bvp.data.units import is_known, unknown_unit_message
 from bvp.data.utc import ISO_DURATION, is_time_zone, iso_duration, parse_duration
 
 
@@ -72,6 +75,63 @@ class TimeZone(fields.String):
         if not is_time_zone(text):
             raise ValidationError("Not an IANA time zone (e.g. Europe/Amsterdam).")
         return text
+
+
+class Unit(fields.String):
+    """A unit BVP knows (``bvp.data.units``): kW, kWh, EUR/MWh, °C, W/m², %; an unknown
+    one is refused naming close matches (a typo would make a sensor nobody can post to)."""
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "example": "kW",
+            "description": "A unit such as kW, MWh, EUR/MWh, °C, W/m² or %.",
+            **kwargs.pop("metadata", {}),
+        }
+        kwargs.setdefault("validate", validate.Length(min=1, max=20))
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not is_known(text):
+            raise ValidationError(unknown_unit_message(text))
+        return text
+
+
+def _openapi_3_0(schema: dict) -> dict:
+    """pydantic's JSON schema of a property as OpenAPI 3.0 writes it (``nullable``, no
+    ``null`` type, no titles)."""
+    schema = {k: v for k, v in schema.items() if k not in ("title", "default")}
+    options = schema.pop("anyOf", None)
+    if options:
+        kept = [o for o in options if o != {"type": "null"}]
+        schema = {**kept[0], **schema} if len(kept) == 1 else {**schema, "anyOf": kept}
+        if len(kept) < len(options):
+            schema["nullable"] = True
+    return schema
+
+
+class Attributes(fields.Dict):
+    """A sensor's attributes, checked against ``bvp.data.sensor_attributes`` (the one
+    definition): a bad one is refused at its path (``attributes.regressors[1]``), an
+    unknown key with the close matches."""
+
+    def __init__(self, **kwargs):
+        json_schema = SensorAttributes.model_json_schema()
+        metadata = {
+            "description": "Settings of the sensor's forecasts; each key optional.",
+            "properties": {k: _openapi_3_0(v) for k, v in json_schema["properties"].items()},
+            "additionalProperties": False,
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict:
+        try:
+            return check_attributes(value).stored()
+        except SensorAttributesError as error:
+            if "" in error.errors:
+                raise ValidationError(error.errors[""]) from None
+            raise ValidationError(error.errors) from None
 
 
 _NUMBER_TYPES = {int, float, type(None)}

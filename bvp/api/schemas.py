@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bvp.api.fields import AwareDateTime, Duration, File, TimeZone, Values
+from bvp.api.fields import Attributes, AwareDateTime, Duration, File, TimeZone, Unit, Values
 from bvp.data.models.accounts import ROLE_NAMES
+
+# Units of data (posted, uploaded, read) are checked when converted (bvp.data.units): the
+# sensor's own unit always goes, even one stored before units were checked.
+DATA_UNIT = "The sensor's unit or one that converts to it (MW, kWh for kW...)."
 
 
 class TokenRequestSchema(Schema):
@@ -43,11 +47,11 @@ class AssetSchema(ChangeableSchema):
 class SensorSchema(ChangeableSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    unit = Unit(required=True)
     event_resolution = Duration(required=True)
     timezone = TimeZone(load_default="UTC")
     asset_id = fields.Integer(required=True, strict=True)
-    attributes = fields.Dict(load_default=dict)
+    attributes = Attributes(load_default=dict)
 
 
 class SensorDeleteQuerySchema(Schema):
@@ -62,7 +66,11 @@ class PostDataSchema(Schema):
     duration = Duration(metadata={"description": "Covered by all values together."})
     resolution = Duration(metadata={"description": "Covered by each value."})
     values = Values(required=True, validate=validate.Length(min=1))
-    unit = fields.String(required=True, metadata={"example": "kW"})
+    unit = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"example": "kW", "description": DATA_UNIT},
+    )
     prior = AwareDateTime(
         metadata={"description": "When these values were known (belief time); default now."}
     )
@@ -92,7 +100,7 @@ class UploadSchema(Schema):
     file = File(required=True, metadata={"description": "CSV: event start, value."})
     unit = fields.String(
         validate=validate.Length(min=1, max=20),
-        metadata={"description": "The values' unit; default: the header's, as `value [kW]`."},
+        metadata={"description": f"Default: the header's, as `value [kW]`. {DATA_UNIT}"},
     )
     timezone = TimeZone(
         metadata={"description": "The local time of timestamps without a UTC offset."}
@@ -111,7 +119,7 @@ class GetDataQuerySchema(Schema):
     start = AwareDateTime(required=True)
     end = AwareDateTime(required=True)
     resolution = Duration()
-    unit = fields.String()
+    unit = fields.String(metadata={"description": f"Default: the sensor's. {DATA_UNIT}"})
     as_of = AwareDateTime(metadata={"description": "Only what was believed at this time."})
     source = fields.Integer(metadata={"description": "Only beliefs of this data source id."})
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

@@ -133,9 +133,25 @@ def as_caller():
         abort(403, message=str(error))
 
 
+# ?format=csv answers text/csv: listed beside the JSON body, so clients know both.
+AS_CSV = {
+    "responses": {
+        200: {
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "event_start,value [kW]\n2024-06-01T00:00:00+00:00,1.5\n",
+                }
+            }
+        }
+    }
+}
+
+
 @sensor_data.get("/<int:sensor_id>/data")
 @sensor_data.arguments(GetDataQuerySchema, location="query")
 @sensor_data.response(200, SensorDataSchema)
+@sensor_data.doc(**AS_CSV)
 @errors_documented(sensor_data, {404: "No such sensor (or not yours)."})
 def get_data(query, sensor_id: int):
     """The latest measured (not forecast) value per event, as of a time if given."""
@@ -145,6 +161,7 @@ def get_data(query, sensor_id: int):
 @sensor_data.get("/<int:sensor_id>/forecasts")
 @sensor_data.arguments(GetDataQuerySchema, location="query")
 @sensor_data.response(200, SensorForecastsSchema)
+@sensor_data.doc(**AS_CSV)
 @errors_documented(sensor_data, {404: "No such sensor (or not yours)."})
 def get_forecasts(query, sensor_id: int):
     """The latest forecast per event (as of a time, if given), on a regular grid, with

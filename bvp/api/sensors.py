@@ -15,6 +15,7 @@ from bvp.data.models.sensors import (
     find_sensor,
     has_beliefs,
     sensors_in_scope,
+    sensors_of_account,
 )
 from bvp.data.transactional import transactional
 
@@ -38,8 +39,10 @@ def create_sensor(data):
     """Create a sensor on one of your assets."""
     require_role(MANAGE_ROLES, "creating sensors")
     with transactional() as session:
-        if find_asset(session, data["asset_id"], account_scope()) is None:
+        asset = find_asset(session, data["asset_id"], account_scope())
+        if asset is None:
             abort(422, message="Unknown asset.", errors={"asset_id": ["No such asset."]})
+        _check_regressors(session, data["attributes"], asset.account_id)
         sensor = Sensor(**data)
         session.add(sensor)
         flush_or_conflict(session, "name", "A sensor with this name exists on the asset.")
@@ -70,8 +73,13 @@ def update_sensor(data, sensor_id: int):
     with transactional() as session:
         sensor = find_sensor(session, sensor_id, account_scope()) or not_found("sensor", sensor_id)
         require_role(MANAGE_ROLES, "changing sensors")
-        if "asset_id" in data and find_asset(session, data["asset_id"], account_scope()) is None:
-            abort(422, message="Unknown asset.", errors={"asset_id": ["No such asset."]})
+        asset = sensor.asset
+        if "asset_id" in data:
+            asset = find_asset(session, data["asset_id"], account_scope())
+            if asset is None:
+                abort(422, message="Unknown asset.", errors={"asset_id": ["No such asset."]})
+        if "attributes" in data:
+            _check_regressors(session, data["attributes"], asset.account_id, sensor.id)
         try:
             change_sensor(session, sensor, data)
         except FrozenSensorError as error:
@@ -82,6 +90,21 @@ def update_sensor(data, sensor_id: int):
             )
         flush_or_conflict(session, "name", "A sensor with this name exists on the asset.")
         return sensor
+
+
+def _check_regressors(session, attributes: dict, account_id: int, own_id: int | None = None):
+    """Regressors name sensors of the same account, other than the sensor itself (a typo
+    here would only show as a forecast without them)."""
+    errors = {}
+    for kind in ("regressors", "future_regressors"):
+        ids = attributes.get(kind) or []
+        known = sensors_of_account(session, ids, account_id) - {own_id}
+        for index, sensor_id in enumerate(ids):
+            if sensor_id not in known:
+                reason = "Not its own regressor." if sensor_id == own_id else "No such sensor."
+                errors[f"attributes.{kind}[{index}]"] = [f"{reason} (sensor {sensor_id})"]
+    if errors:
+        abort(422, message="Unknown regressors.", errors=errors)
 
 
 @sensors.delete("/<int:sensor_id>")

@@ -191,7 +191,7 @@ def read_series(
         start_ts, values, sensor.event_resolution, wanted, parse_unit(sensor.unit).is_rate
     )
     if unit:
-        values = convert(values, sensor.unit, unit, wanted)
+        values = convert(values, sensor.unit, unit, wanted, sensors="from")
     return SeriesOut(
         grid[0].to_pydatetime(),
         (grid[-1] + wanted).to_pydatetime(),

@@ -133,7 +133,7 @@ def is_time_zone(name: str) -> bool:
     """Whether ``name`` is an IANA time zone (Europe/Amsterdam), as sensors and files use."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         return False
     return True
 

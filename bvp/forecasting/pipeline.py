@@ -19,6 +19,7 @@ from bvp.data.models.data_sources import (
 from bvp.data.models.model_selection import store_selection
 from bvp.data.models.sensors import regressors_of, resolutions_of
 from bvp.data.models.trained_models import stored_models
+from bvp.data.units import parse_unit
 from bvp.data.utc import to_utc, utcnow
 from bvp.forecasting.backtest import Backtest, backtest, choose
 from bvp.forecasting.bounds import within_bounds
@@ -147,18 +148,20 @@ def model_inputs(
         )
         for r in regressors_of(session, sensor, "future_regressors")
     }
-    attributes = sensor.attributes or {}
-    solar = sensor.asset.asset_type == "pv" or sensor.unit == "W/m²"  # PV power, irradiance
+    attributes = sensor.typed_attributes
+    given = attributes.model_fields_set  # a null given is "none", not the default
+    solar = sensor.asset.asset_type == "pv" or parse_unit(sensor.unit).kind == "irradiance"
+    solar_floor = 0.0 if solar else None
     context = {
         "timezone": sensor.timezone,
-        "country": attributes.get("country"),
+        "country": attributes.country,
         "regressors": regressors,
         "future_regressors": future,
         "latitude": sensor.asset.latitude,
         "longitude": sensor.asset.longitude,
-        "lower_bound": attributes.get("lower_bound", 0.0 if solar else None),
-        "upper_bound": attributes.get("capacity"),
-        "daylight_only": attributes.get("daylight_only", solar),
+        "lower_bound": attributes.lower_bound if "lower_bound" in given else solar_floor,
+        "upper_bound": attributes.capacity,
+        "daylight_only": attributes.daylight_only if "daylight_only" in given else solar,
         "threads": model_threads(),
     }
     return measured(sensor.id), context

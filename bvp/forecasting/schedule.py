@@ -8,20 +8,17 @@ down to its resolution. `flask forecasts cron` runs rq's CronScheduler, which qu
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 from rq.cron import CronScheduler
 
 from bvp.data.models.sensors import sensors_with_attribute
 from bvp.data.transactional import transactional
-from bvp.data.utc import parse_duration, utcnow
+from bvp.data.utc import utcnow
 from bvp.forecasting.enqueue import enqueue_forecasts
 from bvp.forecasting.settings import JobSettings
 from bvp.queues import redis_connection
 
 CHECK_EVERY_SECONDS = 300
-log = logging.getLogger(__name__)
 
 
 def reforecast_due_sensors(settings: dict) -> list[str]:
@@ -40,12 +37,10 @@ def reforecast_due_sensors(settings: dict) -> list[str]:
     with transactional() as session:
         query = sensors_with_attribute("reforecast_every")
         for sensor in session.scalars(query):
-            try:
-                every = pd.Timedelta(parse_duration(str(sensor.attributes["reforecast_every"])))
-            except ValueError as error:  # one sensor's typo must not stop the others
-                log.warning("sensor %s: reforecast_every: %s", sensor.id, error)
+            every = sensor.typed_attributes.reforecast_every
+            if every is None:  # a bad value stored before it was checked (warned)
                 continue
-            step = max(every, pd.Timedelta(sensor.event_resolution))
+            step = max(pd.Timedelta(every), pd.Timedelta(sensor.event_resolution))
             origins[sensor.id] = now.floor(step).to_pydatetime()
     return enqueue_forecasts(job_settings, origins)
 

@@ -1,5 +1,5 @@
 """Manifest field types: durations as people write them ("PT2H", "2 hours"), schedules,
-time zones and regular expressions, each checked when the manifest is loaded."""
+time zones, units and regular expressions, each checked when the manifest is loaded."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from bvp.data.units import is_known, unknown_unit_message
 from bvp.data.utc import is_time_zone, parse_duration
 
 _WORDS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
@@ -69,6 +70,13 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _unit(text: str) -> str:
+    if not is_known(text):
+        raise ValueError(unknown_unit_message(text))
+    return text
+
+
 Regex = Annotated[str, AfterValidator(_regex)]
+Unit = Annotated[str, AfterValidator(_unit)]
 Duration = Annotated[str, AfterValidator(_duration)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from bvp.ingestion.fields import Duration, Regex, TimeZone, parse_human_duration
+from bvp.ingestion.fields import Duration, Regex, TimeZone, Unit, parse_human_duration
 
 MANUAL_TAG = "core_data"
 SOURCE_ID = r"^[a-z][a-z0-9_]{0,79}$"
@@ -51,7 +51,7 @@ class SensorSpec(Strict):
     asset: str
     asset_type: str = "site"
     name: str
-    unit: str
+    unit: Unit
     resolution: Duration
     timezone: TimeZone = "UTC"
 

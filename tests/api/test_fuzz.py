@@ -9,12 +9,15 @@ account), so requests reach deep code rather than stopping at 404.
 
 Each operation is a separate test on a freshly built world, so destructive operations
 (DELETE, a deactivated caller) cannot leak into the next one. The budget is fixed and
-derandomised: the same examples every run.
+derandomised: the same examples every run. A deeper, random run by hand:
+``BVP_FUZZ_EXAMPLES=200 pytest --timeout=0 tests/api/test_fuzz.py`` (new examples each
+time).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,7 +41,8 @@ from bvp.data.models.data_sources import get_or_create_source
 from tests.api.conftest import PASSWORD_HASH, ROLES
 
 CALLER_ROLE = "account-admin"  # of "north": the widest role that is still one account's
-MAX_EXAMPLES = 12  # per operation and generation mode, on top of the explicit examples
+DEEP = os.environ.get("BVP_FUZZ_EXAMPLES")  # a deeper, random run by hand
+MAX_EXAMPLES = int(DEEP or 12)  # per operation and generation mode, besides the explicit ones
 CLIENT_ID = "bvp-fuzzed00000000"
 PRIOR = "2024-06-02T00:00:00+02:00"  # belief time of the seeded measurements
 
@@ -183,7 +187,13 @@ MEANINGFUL: dict[str, list] = {
     "sensor": [[1], [1, 2], [3]],
     "source": [1, 2],
     "timezone": ["UTC", "Europe/Amsterdam"],
-    "unit": ["kW", "MW", "kWh"],
+    "unit": ["kW", "MW", "kWh", "EUR/MWh", "kwh"],
+    "attributes": [
+        {},
+        {"regressors": [2], "future_regressors": [3]},
+        {"reforecast_every": "PT1H", "country": "NL", "capacity": 5.0, "lower_bound": 0.0},
+        {"capacty": 5},
+    ],
     "start": _GRID_TIMES,
     "end": _GRID_TIMES,
     "as_of": _GRID_TIMES,
@@ -274,7 +284,7 @@ ALLOW_GET_TOO = "POST /api/v3_0/sensors/{sensor_id}/forecasts/trigger"
 @schema.parametrize()
 @hypothesis.settings(
     max_examples=MAX_EXAMPLES,
-    derandomize=True,
+    derandomize=not DEEP,
     database=None,
     deadline=None,
     suppress_health_check=list(HealthCheck),

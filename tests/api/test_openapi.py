@@ -45,3 +45,11 @@ def test_every_status_a_route_gives_is_listed_with_its_body(app, db):
     assert paths["/api/v1/clients"]["post"]["requestBody"].get("required") is not True
     duration = app.test_client().get("/api/v1/openapi.json").get_json()["components"]
     assert "pattern" in duration["schemas"]["Sensor"]["properties"]["event_resolution"]
+
+
+def test_reads_document_their_csv_body_beside_the_json_one(app, db):
+    """?format=csv answers text/csv; a client reading the document knows it may."""
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/sensors/{sensor_id}/data", "/api/v1/sensors/{sensor_id}/forecasts"):
+        content = paths[path]["get"]["responses"]["200"]["content"]
+        assert {"application/json", "text/csv"} <= set(content), path

@@ -114,3 +114,15 @@ def test_a_password_change_ends_existing_tokens(as_, world):
         me.patch(f"/api/v1/users/{user_id}", json={"password": "brand-new-pass"}).status_code == 200
     )
     assert me.get("/api/v1/sensors").status_code == 401
+
+
+def test_a_time_zone_name_too_long_for_a_file_name_is_refused_naming_it(as_, world):
+    """Found by fuzzing: the zone database is files, and such a name was a 500."""
+    zone = "Europe/" + "x" * 300
+    created = as_("admin").post("/api/v1/accounts", json={"name": "east", "timezone": zone})
+    assert created.status_code == 422
+    assert list(created.get_json()["errors"]) == ["timezone"]
+    asset = as_("account-admin").post(
+        "/api/v1/assets", json={"name": "a", "asset_type": "pv", "timezone": zone}
+    )
+    assert asset.status_code == 422 and list(asset.get_json()["errors"]) == ["timezone"]

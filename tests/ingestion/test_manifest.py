@@ -138,3 +138,19 @@ def test_cli_lists_problems_and_fails(app, tmp_path):
     assert result.exit_code == 1
     assert "cannot be used" in result.output
     assert "field sources: List should have at least 1 item" in result.output
+
+
+def test_an_unknown_unit_is_named_with_its_close_matches(tmp_path):
+    source = GOOD_SOURCE.replace(
+        "columns: {price: price}", "columns: {price: {sensor: price, unit: kwh}}"
+    )
+    found = problems(tmp_path, SENSORS + "sources:" + source)
+    assert found == [
+        "source 'prices', field importers[0].options.columns.price.unit: 'kwh' is not a unit "
+        "BVP knows (did you mean 'kWh', 'Wh' or 'kW'?)"
+    ]
+    found = problems(tmp_path, SENSORS.replace("EUR/MWh", "EUR/Mwh") + "sources:" + GOOD_SOURCE)
+    assert found == [
+        "sensor 'price', field unit: 'EUR/Mwh' is not a unit BVP knows (did you mean "
+        "'EUR/MWh', 'EUR/MW' or 'EUR/kWh'?)"
+    ]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bvp.data.db import Base
 from bvp.data.models.assets import WEATHER_STATION, Asset, nearest_weather_stations
+from bvp.data.sensor_attributes import SensorAttributes, attributes_of
 
 
 class Sensor(Base):
@@ -35,14 +36,19 @@ class Sensor(Base):
     # IANA zone, for display and calendar features only: storage is always UTC.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
-    # Free-form settings, e.g. {"knowledge_horizon": "PT15M", "regressors": [3, 4],
-    # "country": "US"}.
+    # Settings of its forecasts, e.g. {"regressors": [3, 4], "country": "US"}: which keys
+    # there are and what they hold is bvp.data.sensor_attributes (read with attributes_of).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
     asset: Mapped[Asset] = relationship()
 
     def __repr__(self) -> str:
         return f"<Sensor {self.id} {self.name!r} [{self.unit}]>"
+
+    @property
+    def typed_attributes(self) -> SensorAttributes:
+        """Its attributes as their one definition reads them (bad stored ones left out)."""
+        return attributes_of(self.attributes, self.id)
 
 
 # GIN indexes on expressions, made by migration 0015 (SQLAlchemy's metadata cannot
@@ -162,18 +168,24 @@ def regressors_of(session: Session, sensor: Sensor, kind: str = "regressors") ->
 
     A sensor that names no ``regressors`` at all takes the sensors of its account's
     weather station nearest its asset, within 50 km (an empty list: none)."""
-    if kind == "regressors" and kind not in (sensor.attributes or {}):
+    wanted = getattr(sensor.typed_attributes, kind)
+    if kind == "regressors" and wanted is None:
         return _nearest_weather(session, sensor)
-    wanted = [int(r) for r in sensor.attributes.get(kind, []) if str(r).isdigit()]
-    if not wanted:
-        return []
-    same_account = session.scalars(
-        select(Sensor.id)
-        .join(Asset)
-        .where(Sensor.id.in_(wanted), Asset.account_id == sensor.asset.account_id)
+    allowed = sensors_of_account(session, wanted or [], sensor.asset.account_id)
+    return [r for r in wanted or [] if r in allowed]
+
+
+def sensors_of_account(session: Session, sensor_ids: list[int], account_id: int) -> set[int]:
+    """Which of ``sensor_ids`` exist in the account (regressors must)."""
+    if not sensor_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Sensor.id)
+            .join(Asset)
+            .where(Sensor.id.in_(sensor_ids), Asset.account_id == account_id)
+        )
     )
-    allowed = set(same_account)
-    return [r for r in wanted if r in allowed]
 
 
 def _nearest_weather(session: Session, sensor: Sensor) -> list[int]:

@@ -50,4 +50,7 @@ def make_fetcher(name: str, options: dict) -> Fetcher:
 
 
 def options_problems(error: ValidationError) -> str:
-    return "; ".join(f"options.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    return "; ".join(
+        f"options.{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+        for e in error.errors()
+    )

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bvp.data.utc import OFFSET_AT_END
-from bvp.ingestion.fields import Duration, TimeZone
+from bvp.ingestion.fields import Duration, TimeZone, Unit
 
 
 class ImportFileError(ValueError):
@@ -34,7 +34,7 @@ class Strict(BaseModel):
 
 class ColumnTarget(Strict):
     sensor: str  # a key under the manifest's ``sensors``
-    unit: str | None = None  # the file's unit; default: the sensor's
+    unit: Unit | None = None  # the file's unit; default: the sensor's
 
 
 class BeliefTime(Strict):
