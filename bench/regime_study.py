@@ -131,6 +131,9 @@ def choice(wide, origins, selection, variant: dict):
     half_life = variant.get("recent_selection")
 
     def score(pred):
+        if variant.get("median_day"):  # the typical selection day, not the mean of them
+            errors = (pred[common] - wide["actual"][common]).abs()
+            return float(errors.groupby(level="origin").mean().median())
         return mae_of(pred[common], wide["actual"][common], age, half_life)
 
     ranked = sorted(models, key=lambda m: score(wide[m]))
@@ -186,6 +189,7 @@ VARIANTS = {
     **{f"static-p{p}": {"static": p} for p in (1, 2)},
     **{f"level-{a}": {"level": a} for a in (0.5, 1.0)},
     "weekly": {"weekly": True},
+    "median-day": {"median_day": True},
 }
 
 
