@@ -25,6 +25,7 @@ import threading
 import traceback
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.timeouts import JobTimeoutException
@@ -103,9 +104,14 @@ def fellow_jobs(worker, job: Job, queue) -> list[Job]:
         lead = _request(job)
     except Exception:  # not a forecast as this version queues them: run it alone
         return []
-    claimed = claim_fellow_jobs(
-        worker.connection, queue.key, queue.intermediate_queue_key, job.id, worker.batch_size - 1
-    )
+    try:
+        room = worker.batch_size - 1
+        claimed = claim_fellow_jobs(
+            worker.connection, queue.key, queue.intermediate_queue_key, job.id, room
+        )
+    except RedisError as error:  # the job runs alone
+        log.warning("could not claim jobs to run with %s: %s", job.id, error)
+        return []
     if not claimed:
         return []
     fetched = Job.fetch_many(claimed, connection=worker.connection, serializer=worker.serializer)
@@ -118,7 +124,10 @@ def fellow_jobs(worker, job: Job, queue) -> list[Job]:
             fits = _request(fellow).batch_key == lead.batch_key
         except Exception:
             fits = False
-        (fellows if fits else back).append(fellow if fits else job_id)
+        if fits:
+            fellows.append(fellow)
+        else:  # e.g. a replay's as_of: another batch
+            back.append(job_id)
     for job_id in gone:
         worker.connection.lrem(queue.intermediate_queue_key, 1, job_id)
     give_back(worker.connection, queue.key, queue.intermediate_queue_key, back)

@@ -121,3 +121,25 @@ def test_a_sensor_failing_in_a_batch_fails_only_its_own_job(db, redis, fleet):
         [(j, "finished") for j in good] + [(bad, "failed")]
     )
     assert "retired-model" in next(e for j, _, e in runs if j == bad)
+
+
+def test_a_claim_takes_only_waiting_jobs_of_other_sensors_for_the_same_window(redis):
+    from bvp.forecasting.batches import claim_fellow_jobs
+    from bvp.queues import get_queue
+
+    settings = job_settings()
+    later = ORIGIN + pd.Timedelta(minutes=15)
+    first = create_forecasting_jobs(redis, settings, [1, 2], ORIGIN.to_pydatetime(), [DAY])
+    other = create_forecasting_jobs(redis, settings, [3], later.to_pydatetime(), [DAY])
+    rest = create_forecasting_jobs(redis, settings, [4, 5, 6], ORIGIN.to_pydatetime(), [DAY])
+    queue = get_queue(redis, "forecasting")
+    redis.rpush(queue.key, first[1])  # the same job twice (as a retry of an abandoned one may)
+    taken = redis.lpop(queue.key).decode()  # what a worker's dequeue hands it
+    assert taken == first[0]
+
+    claimed = claim_fellow_jobs(redis, queue.key, queue.intermediate_queue_key, taken, 3)
+
+    assert claimed == [first[1], *rest[:2]]  # in queue order, at most 3, another origin left
+    assert queue.get_job_ids() == [*other, rest[2], first[1]]  # the rest wait as they were
+    assert [i.decode() for i in redis.lrange(queue.intermediate_queue_key, 0, -1)] == claimed
+    assert claim_fellow_jobs(redis, queue.key, queue.intermediate_queue_key, other[0], 5) == []
