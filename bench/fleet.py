@@ -30,7 +30,7 @@ job list, served in-process with the whole fleet, and the query every POST makes
 the sensors using the posted one as a regressor. Needs the public series: `./tasks
 bench` installs them.
 
-Usage: python bench/fleet.py [--sensors N] [--cycles C]
+Usage: python bench/fleet.py [--sensors N] [--cycles C] [--spread S] [--batch-size B]
 """
 
 from __future__ import annotations
@@ -299,21 +299,26 @@ def wait_for_forecasts(connection: redis.Redis, timeout: float = 3600) -> float:
     return time.perf_counter() - started
 
 
-def day_ahead_latencies(connection: redis.Redis, posted: dict[int, float], step: int) -> list:
-    """Per sensor: seconds from its post returning to its day-ahead job ending."""
+def day_ahead_latencies(
+    connection: redis.Redis, posted: dict[int, float], step: int
+) -> tuple[list, list]:
+    """Per sensor: seconds from its post returning to its day-ahead job ending; and the
+    size of each batch its jobs ran in (1: a job alone)."""
     from rq.job import Job
 
     from bvp.forecasting.job_ids import forecast_job_id
 
     origin = (NOW + (step + 1) * QUARTER).to_pydatetime()
     ids = [forecast_job_id(s, timedelta(days=1), origin) for s in posted]
-    latencies = []
+    latencies, batches = [], {}
     for sensor_id, job in zip(posted, Job.fetch_many(ids, connection=connection), strict=True):
         if job is None or job.ended_at is None:
             raise SystemExit(f"no finished day-ahead job for sensor {sensor_id}")
         ended = job.ended_at if job.ended_at.tzinfo else job.ended_at.replace(tzinfo=UTC)
         latencies.append(ended.timestamp() - posted[sensor_id])
-    return latencies
+        batch = (job.latest_result().return_value or {}).get("batch")
+        batches[batch["job"] if batch else job.id] = batch["sensors"] if batch else 1
+    return latencies, list(batches.values())
 
 
 def fleet_pages_ms(token: str, sensor_id: int) -> dict[str, float]:
@@ -384,6 +389,12 @@ def main() -> None:
         "--spread", type=float, default=60.0, help="seconds over which a cycle's posts arrive"
     )
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=50,
+        help="BVP_FORECAST_BATCH_SIZE of the workers (1: every job alone)",
+    )
+    parser.add_argument(
         "--cycles-only",
         action="store_true",
         help="reuse the fleet a previous run stored and trained: only run the cycles",
@@ -408,6 +419,7 @@ def main() -> None:
             f"sensor per day (one LightGBM fit, a year of history, serves PT1H, PT6H and P1D)",
             flush=True,
         )
+    ENV["BVP_FORECAST_BATCH_SIZE"] = str(args.batch_size)
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
     port = servers.free_port()
@@ -434,7 +446,8 @@ def main() -> None:
             jobs = len(sensor_ids) * len(covering_horizons(HORIZONS))
             used = cpu_seconds([w.pid for w in workers]) - cpu
             per_job = used / jobs
-            latency = np.array(day_ahead_latencies(connection, posted, step))
+            latencies, batches = day_ahead_latencies(connection, posted, step)
+            latency = np.array(latencies)
             post_ms = np.array(post_seconds) * 1000
             print(
                 f"cycle {step - first_step + 1}: {len(sensor_ids)} one-value posts in "
@@ -446,7 +459,9 @@ def main() -> None:
                 f"post -> day-ahead forecast p50 {np.percentile(latency, 50):.1f} s, "
                 f"p95 {np.percentile(latency, 95):.1f} s; {per_job * 1000:.0f} ms CPU per "
                 f"forecast job, {used / len(sensor_ids) / len(HORIZONS) * 1000:.0f} ms per "
-                f"sensor and horizon; failed jobs {failed_jobs(connection)}",
+                f"sensor and horizon; {len(batches)} batches (batch size "
+                f"{args.batch_size}: mean {np.mean(batches):.1f}, largest {max(batches)}); "
+                f"failed jobs {failed_jobs(connection)}",
                 flush=True,
             )
         pages = fleet_pages_ms(token, sensor_ids[0])

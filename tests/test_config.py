@@ -167,6 +167,7 @@ BAD_SETTINGS = [
     ("BVP_DATE_ANCHOR", "2024-06-01T00:00", "a date anchor: 2024-06-01 00:00:00 has no UTC"),
     ("BVP_INGEST_HTTP_ATTEMPTS", "0", "0: input should be greater than or equal to 1"),
     ("BVP_DASHBOARD_STALE_AFTER", "6 hours", "'6 hours' is not an ISO 8601 duration"),
+    ("BVP_FORECAST_BATCH_SIZE", "0", "0: input should be greater than or equal to 1"),
 ]
 
 

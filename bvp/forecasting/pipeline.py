@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bvp.data.belief_copy import empty_beliefs_frame
 from bvp.data.beliefs import SaveResult, latest_beliefs, save_beliefs
-from bvp.data.models import ModelSelection, Sensor
+from bvp.data.models import DataSource, ModelSelection, Sensor
 from bvp.data.models.beliefs import last_measured_event_start, last_measured_event_starts
 from bvp.data.models.data_sources import (
     FORECASTER,
@@ -18,7 +19,7 @@ from bvp.data.models.data_sources import (
 )
 from bvp.data.models.model_selection import store_selection
 from bvp.data.models.sensors import regressors_of, resolutions_of
-from bvp.data.models.trained_models import stored_models
+from bvp.data.models.trained_models import TrainedModel, stored_models
 from bvp.data.units import parse_unit
 from bvp.data.utc import to_utc, utcnow
 from bvp.forecasting.backtest import Backtest, backtest, choose
@@ -60,18 +61,61 @@ def make_forecast(
     forecasts are never history.
     The chosen model's p10 and p90, calibrated on its backtest, are stored beside the
     median as beliefs with those cumulative probabilities, within the sensor's bounds.
+    (``bvp.forecasting.batch`` makes the same forecast for many sensors at once.)
     """
     sensor = _sensor(session, sensor_id)
     origin = pd.Timestamp(to_utc(origin, "origin"))
-    resolution = pd.Timedelta(sensor.event_resolution)
     selection = session.get(ModelSelection, sensor_id)
+    chosen, calibration = forecast_plan(session, sensor_id, selection, model, origin, horizon)
+    # a forecast from a stored fit reads weeks of history; a fit, a year
+    history, context = model_inputs(session, sensor, origin - chosen.inputs, origin, as_of)
+    model, forecast = forecast_frame(
+        session, sensor, selection, chosen, calibration, origin, horizon, history, context
+    )
+    return save_beliefs(
+        session,
+        forecast_beliefs(forecast),
+        sensor_id=sensor_id,
+        source_id=forecaster_source(session, model).id,
+        belief_time=origin.to_pydatetime(),
+    )
+
+
+def forecast_plan(
+    session: Session,
+    sensor_id: int,
+    selection: ModelSelection | None,
+    model: str | None,
+    origin: pd.Timestamp,
+    horizon: timedelta,
+    records: Mapping[int, TrainedModel] | None = None,
+) -> tuple[Plan, dict]:
+    """The model a forecast uses (``model``, else the sensor's choice, else the default),
+    its calibration, and how it gets its fit (``records``: the stored fits, when read
+    already)."""
     calibration = {}
     if model is None and selection is not None and _known(selection.model):
         model, calibration = selection.model, selection.calibration or {}
     model = model or DEFAULT_MODEL
-    chosen = plan(session, sensor_id, model, calibration.get("members", []), origin, horizon)
-    # a forecast from a stored fit reads weeks of history; a fit, a year
-    history, context = model_inputs(session, sensor, origin - chosen.inputs, origin, as_of)
+    members = calibration.get("members", [])
+    return plan(session, sensor_id, model, members, origin, horizon, records), calibration
+
+
+def forecast_frame(
+    session: Session,
+    sensor: Sensor,
+    selection: ModelSelection | None,
+    chosen: Plan,
+    calibration: dict,
+    origin: pd.Timestamp,
+    horizon: timedelta,
+    history: pd.Series,
+    context: dict,
+) -> tuple[str, pd.DataFrame]:
+    """The model that forecast and its p10, p50 and p90 per event (columns 0.1, 0.5, 0.9),
+    within the sensor's bounds. Writes only a fit it had to make."""
+    sensor_id, model = sensor.id, chosen.model
+    resolution = pd.Timedelta(sensor.event_resolution)
     events = pd.date_range(origin, origin + horizon, freq=resolution, inclusive="left")
 
     def median_of(chosen: Plan, calibration: dict) -> pd.Series:
@@ -95,20 +139,22 @@ def make_forecast(
         recent_spread(history, origin, resolution),
         sensor.timezone,
     )
-    forecast = within_bounds(banded, resolution, **context)  # the band too: none at night
-    source = get_or_create_source(session, "BVP", FORECASTER, model=model, version=MODEL_VERSION)
+    return model, within_bounds(banded, resolution, **context)  # the band too: none at night
+
+
+def forecaster_source(session: Session, model: str) -> DataSource:
+    """The data source of BVP's forecasts by ``model`` at this model version."""
+    return get_or_create_source(session, "BVP", FORECASTER, model=model, version=MODEL_VERSION)
+
+
+def forecast_beliefs(forecast: pd.DataFrame) -> dict:
+    """A forecast's quantiles as the columns ``save_beliefs`` takes."""
     frame = forecast.melt(ignore_index=False, var_name="cumulative_probability")
-    return save_beliefs(
-        session,
-        {
-            "event_start": frame.index,
-            "event_value": frame["value"].to_numpy(),
-            "cumulative_probability": frame["cumulative_probability"].to_numpy(dtype=float),
-        },
-        sensor_id=sensor_id,
-        source_id=source.id,
-        belief_time=origin.to_pydatetime(),
-    )
+    return {
+        "event_start": frame.index,
+        "event_value": frame["value"].to_numpy(),
+        "cumulative_probability": frame["cumulative_probability"].to_numpy(dtype=float),
+    }
 
 
 def _known(model: str) -> bool:
@@ -128,16 +174,37 @@ def model_inputs(
     belief, weather forecasts included, to be read as known at each origin), the asset's
     location (for the sun) and the sensor's physical bounds."""
     forecasters = forecaster_source_ids(session)
+    history = measured_values(
+        latest_beliefs(session, sensor.id, since, until, as_of=as_of, exclude_sources=forecasters)
+    )
+    return history, model_context(session, sensor, since, until, as_of, forecasters)
+
+
+def measured_values(frame: pd.DataFrame) -> pd.Series:
+    """A sensor's history as its models take it: the values, and the newest belief time."""
+    values = frame["event_value"]
+    values.attrs["newest_belief"] = (
+        frame["belief_time"].max().to_pydatetime() if len(frame) else None
+    )
+    return values
+
+
+def model_context(
+    session: Session,
+    sensor: Sensor,
+    since: datetime,
+    until: datetime,
+    as_of: datetime | None,
+    forecasters: list[int],
+) -> dict:
+    """What the sensor's models take besides its history (see ``model_inputs``)."""
 
     def measured(sensor_id: int) -> pd.Series:
-        frame = latest_beliefs(
-            session, sensor_id, since, until, as_of=as_of, exclude_sources=forecasters
+        return measured_values(
+            latest_beliefs(
+                session, sensor_id, since, until, as_of=as_of, exclude_sources=forecasters
+            )
         )
-        values = frame["event_value"]
-        values.attrs["newest_belief"] = (
-            frame["belief_time"].max().to_pydatetime() if len(frame) else None
-        )
-        return values
 
     regressors = {f"sensor_{r}": measured(r) for r in regressors_of(session, sensor)}
     # Future regressors: every belief, forecasts too, up to the longest horizon past
@@ -164,7 +231,7 @@ def model_inputs(
         "daylight_only": attributes.daylight_only if "daylight_only" in given else solar,
         "threads": model_threads(),
     }
-    return measured(sensor.id), context
+    return context
 
 
 def current_model(session: Session, sensor_id: int) -> str:
@@ -201,7 +268,10 @@ def model_choice(session: Session, sensor_id: int) -> dict:
 
 
 def selection_is_stale(session: Session, sensor_id: int, max_age: timedelta) -> bool:
-    selection = session.get(ModelSelection, sensor_id)
+    return choice_is_stale(session.get(ModelSelection, sensor_id), max_age)
+
+
+def choice_is_stale(selection: ModelSelection | None, max_age: timedelta) -> bool:
     if selection is None or not _known(selection.model):
         return True  # never chosen, or chosen among models this version no longer has
     return selection.selected_at < utcnow() - max_age

@@ -93,5 +93,6 @@ class WorkerSettings(_Settings):
     niceness: WholeNumber = Field(alias="WORKER_NICENESS", ge=0, le=19)
     model_threads: WholeNumber = Field(alias="MODEL_THREADS", ge=1)
     jobs: Literal["in-process", "fork"] = Field(alias="WORKER_JOBS")
+    batch_size: WholeNumber = Field(alias="FORECAST_BATCH_SIZE", ge=1, le=500)
     maintenance_seconds: WholeNumber = Field(alias="WORKER_MAINTENANCE_SECONDS", ge=1)
     heartbeat_seconds: WholeNumber = Field(alias="JOB_HEARTBEAT_SECONDS", ge=1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -68,11 +69,17 @@ def plan(
     members: list[str],
     origin: pd.Timestamp,
     horizon: timedelta,
+    records: Mapping[int, TrainedModel] | None = None,
 ) -> Plan:
+    """With ``records`` (the stored fits of a batch's sensors, read in one query), the
+    sensor's is taken from there (none there: none stored)."""
     spec = model_named(model, members)
     if spec.refit_every is None:  # fits as it forecasts, on what spec.inputs covers
         return Plan(model, list(members), spec, None, reuse=True)
-    record = stored_fit(session, sensor_id, horizon)
+    if records is None:
+        record = stored_fit(session, sensor_id, horizon)
+    else:
+        record = records.get(sensor_id)
     return Plan(model, list(members), spec, record, usable(record, model, members, origin, spec))
 
 

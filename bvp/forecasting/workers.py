@@ -13,6 +13,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from redis.exceptions import RedisError
@@ -25,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bvp.data.models.job_runs import FAILED, FINISHED, RETRIED, record_job_run
 from bvp.data.transactional import transactional
 from bvp.data.utc import utcnow
+from bvp.forecasting.batches import fellow_jobs, run_batch
 from bvp.forecasting.job_ids import sensor_of_job
 from bvp.forecasting.job_status import rq_time
 from bvp.forecasting.outbox import drain_owed_forecasts
@@ -40,6 +43,7 @@ class _Forecasting:
     ``job_run`` row per attempt."""
 
     settings: JobSettings
+    _runs: list[dict] | None = None  # a batch's job_run rows, written together
 
     def get_heartbeat_ttl(self, job) -> int:
         """How long a running job's worker may stay silent before another worker retries
@@ -56,7 +60,7 @@ class _Forecasting:
 
     def handle_job_success(self, job, queue, started_job_registry):
         super().handle_job_success(job, queue, started_job_registry)
-        record_attempt(job, queue.name, FINISHED)
+        self._record(attempt(job, queue.name, FINISHED))
 
     def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
         super().handle_job_failure(
@@ -64,7 +68,24 @@ class _Forecasting:
         )
         # rq has re-queued (or scheduled) the job when it has retries left.
         status = FAILED if job.get_status(refresh=False) == JobStatus.FAILED else RETRIED
-        record_attempt(job, queue.name, status, exc_string)
+        self._record(attempt(job, queue.name, status, exc_string))
+
+    def _record(self, run: dict) -> None:
+        if self._runs is None:
+            record_job_runs([run])
+        else:
+            self._runs.append(run)
+
+    @contextmanager
+    def recording_together(self) -> Iterator[None]:
+        """The ``job_run`` rows of the jobs ended within, in one transaction at its end."""
+        self._runs = []
+        try:
+            yield
+        finally:
+            runs, self._runs = self._runs, None
+            if runs:
+                record_job_runs(runs)
 
 
 class InProcessForecastingWorker(_Forecasting, SimpleWorker):
@@ -76,10 +97,18 @@ class InProcessForecastingWorker(_Forecasting, SimpleWorker):
     socket): heartbeats stop, another worker retries the job as abandoned, and the
     process manager starts the worker again (exit status 75, EX_TEMPFAIL)."""
 
+    batch_size = 1  # forecast jobs run together, at most (bvp.forecasting.batches)
+
     def execute_job(self, job, queue) -> None:
+        batch = fellow_jobs(self, job, queue)
+        if batch:
+            run_batch(self, [job, *batch], queue)
+            return
         self.prepare_execution(job)
         watchdog = threading.Thread(
-            target=self._watch, args=(job, stop := threading.Event()), daemon=True
+            target=self._watch,
+            args=([job], lambda: self.maintain_heartbeats(job), stop := threading.Event()),
+            daemon=True,
         )
         watchdog.start()
         try:
@@ -89,26 +118,30 @@ class InProcessForecastingWorker(_Forecasting, SimpleWorker):
             watchdog.join()
         self.set_state(WorkerStatus.IDLE)
 
-    def _watch(self, job, stop: threading.Event) -> None:
+    def _watch(self, jobs: list, beat: Callable[[], None], stop: threading.Event) -> None:
+        """Heartbeats for ``jobs`` until ``stop``; the end of the worker if they outlive
+        their timeout by three heartbeats."""
         started = time.monotonic()
         grace = 3 * self.job_monitoring_interval
-        deadline = job.timeout + grace if job.timeout and job.timeout > 0 else None
+        timeout = max((job.timeout or 0) for job in jobs)
+        deadline = timeout + grace if timeout > 0 else None
         while not stop.wait(self.job_monitoring_interval):
             if deadline is not None and time.monotonic() - started > deadline:
                 log.critical(
-                    "job %s outlived its timeout of %s s by %s s: ending worker %s so that "
-                    "another retries it",
-                    job.id,
-                    job.timeout,
+                    "job %s%s outlived its timeout of %s s by %s s: ending worker %s so "
+                    "that another retries it",
+                    jobs[0].id,
+                    f" (and {len(jobs) - 1} more in its batch)" if len(jobs) > 1 else "",
+                    timeout,
                     grace,
                     self.name,
                 )
                 logging.shutdown()
                 os._exit(EXIT_STUCK)
             try:
-                self.maintain_heartbeats(job)
+                beat()
             except RedisError as error:  # the next beat may get through
-                log.warning("heartbeat of job %s not sent: %s", job.id, error)
+                log.warning("heartbeat of job %s not sent: %s", jobs[0].id, error)
 
 
 EXIT_STUCK = 75  # EX_TEMPFAIL: restart me
@@ -118,23 +151,30 @@ class ForecastingWorker(_Forecasting, Worker):
     """Each job in a work horse forked for it, killed at the job's timeout wherever it is."""
 
 
-def record_attempt(job, queue: str, status: str, error: str = "") -> None:
-    """One row per attempt in ``job_run`` for the monthly queue metrics; never fails a job."""
+def attempt(job, queue: str, status: str, error: str = "") -> dict:
+    """A job's attempt as its ``job_run`` row."""
+    return {
+        "job_id": job.id,
+        "queue": queue,
+        "status": status,
+        "sensor_id": sensor_of_job(job.id),
+        "enqueued_at": rq_time(job.enqueued_at),
+        "started_at": rq_time(job.started_at),
+        "ended_at": rq_time(job.ended_at) or utcnow(),
+        "error": error.strip().splitlines()[-1][:1000] if error.strip() else None,
+    }
+
+
+def record_job_runs(runs: list[dict]) -> None:
+    """One row per attempt in ``job_run`` for the monthly queue metrics (a batch's in one
+    transaction); never fails a job."""
     try:
         with transactional() as session:
-            record_job_run(
-                session,
-                job_id=job.id,
-                queue=queue,
-                status=status,
-                sensor_id=sensor_of_job(job.id),
-                enqueued_at=rq_time(job.enqueued_at),
-                started_at=rq_time(job.started_at),
-                ended_at=rq_time(job.ended_at) or utcnow(),
-                error=error.strip().splitlines()[-1][:1000] if error.strip() else None,
-            )
+            for run in runs:
+                record_job_run(session, **run)
     except SQLAlchemyError as problem:
-        log.warning("could not record job %s for the metrics: %s", job.id, problem)
+        job_ids = ", ".join(run["job_id"] for run in runs)
+        log.warning("could not record job %s for the metrics: %s", job_ids, problem)
 
 
 def drain_safely(settings: JobSettings) -> None:
@@ -259,4 +299,5 @@ def run_worker(
         worker_ttl=min(DEFAULT_WORKER_TTL, maintenance_seconds + 15),
     )
     rq_worker.settings = settings
+    rq_worker.batch_size = worker.batch_size
     return rq_worker.work(burst=burst, with_scheduler=True)

@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import pytest
 import redis as redis_client
-from rq import Queue
+from rq import Queue, Retry
 from rq.job import Job
 
-from bvp.forecasting.enqueue import create_forecasting_jobs
+from bvp.forecasting.enqueue import create_forecasting_jobs, forecast_job
 from bvp.forecasting.job_ids import forecast_job_id
 from bvp.forecasting.jobs import run_forecasting_job
 from tests.conftest import job_settings
@@ -183,3 +183,74 @@ def test_two_workers_running_the_same_job_id_at_once_store_one_forecast(
     assert status(private_redis, job_id) == "finished"
     assert forecast_rows(pg, world.sensor_id) == {ORIGIN: ROWS_PER_FORECAST}
     assert finished_runs(pg, job_id) == 2  # both attempts are on record, truthfully
+
+
+def more_sensors(pg, sensor_id: int, count: int) -> list[int]:
+    """``count`` more sensors beside ``sensor_id``, on its asset; their ids."""
+    from bvp.data.models import Sensor
+
+    with pg() as session:
+        first = session.get(Sensor, sensor_id)
+        made = [
+            Sensor(
+                name=f"power {n}",
+                unit=first.unit,
+                event_resolution=first.event_resolution,
+                timezone=first.timezone,
+                asset_id=first.asset_id,
+            )
+            for n in range(count)
+        ]
+        session.add_all(made)
+        session.commit()
+        return [s.id for s in made]
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_killed_mid_batch_loses_nothing_every_sensor_is_forecast_once(
+    pg, world, private_redis, redis_server, postgres_server, processes
+):
+    sensors = [world.sensor_id, *more_sensors(pg, world.sensor_id, 3)]
+    for sensor_id in sensors:
+        seed_history(pg, sensor_id, days=14)
+    # BVP's jobs, queued together as a POST's are; retried without backoff (a retry
+    # waits for no scheduler: the killed worker's would pass on only after 61 s)
+    jobs = [
+        forecast_job(job_settings(), s, HORIZON, ORIGIN)._replace(retry=Retry(max=3))
+        for s in sensors
+    ]
+    queue = Queue("forecasting", connection=private_redis)
+    queue.enqueue_many(jobs)
+    job_ids = [job.job_id for job in jobs]
+    env = process_env(postgres_server, redis_server)
+    with sensor_held(pg, sensors[-1]):  # the batch's one write waits for this sensor
+        victim = processes.worker("w1", env)
+        wait_for(
+            lambda: (
+                jobs_waiting_at_the_write(pg) == 1
+                and all(status(private_redis, j) == "started" for j in job_ids)
+            ),
+            60,
+            "one worker runs the four jobs as one batch, waiting at its write",
+        )
+        assert queue.count == 0
+        assert {Job.fetch(j, connection=private_redis).worker_name for j in job_ids} == {"w1"}
+        survivor = processes.worker("w2", env)
+        wait_for(lambda: idle(private_redis, "w2"), 60, "a second worker listens")
+        os.killpg(victim.pid, signal.SIGKILL)  # the worker and its scheduler
+        victim.wait(10)
+        assert all(status(private_redis, j) == "started" for j in job_ids)  # as Redis knows
+
+    wait_for(
+        lambda: all(status(private_redis, j) == "finished" for j in job_ids),
+        60,
+        "the abandoned batch's jobs are retried by the surviving worker and finish",
+    )
+    for sensor_id in sensors:
+        assert forecast_rows(pg, sensor_id) == {ORIGIN: ROWS_PER_FORECAST}
+    each_finished_once(pg, job_ids)
+    for job_id in job_ids:
+        job = Job.fetch(job_id, connection=private_redis)
+        assert job.retries_left == 2  # one spent, on the killed batch
+        assert job.worker_name == "w2"
+    assert survivor.poll() is None

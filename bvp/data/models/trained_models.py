@@ -92,3 +92,14 @@ def stored_models(session: Session, sensor_ids: list[int] | None = None) -> list
     if sensor_ids:
         query = query.where(TrainedModel.sensor_id.in_(sensor_ids))
     return list(session.scalars(query))
+
+
+def stored_models_for(
+    session: Session, sensor_ids: list[int], horizon: timedelta
+) -> dict[int, TrainedModel]:
+    """The models stored for these sensors and one horizon (without their state): one
+    query for a batch of forecasts."""
+    query = select(TrainedModel).where(
+        TrainedModel.sensor_id.in_(sensor_ids), TrainedModel.horizon == horizon
+    )
+    return {record.sensor_id: record for record in session.scalars(query)}
