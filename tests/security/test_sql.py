@@ -42,6 +42,9 @@ ALLOWED = {
     ("data/beliefs.py", "latest_beliefs", "' AND '.join(conditions)"): "fixed conditions",
     # psycopg2's own binding of those parameters (mogrify), wrapped in COPY ... TO STDOUT.
     ("data/beliefs.py", "latest_beliefs", "sql"): "output of cursor.mogrify",
+    # The same for many sensors' histories at once (fixed conditions, bound values).
+    ("data/histories.py", "latest_histories", "sql"): "output of cursor.mogrify",
+    ("data/histories.py", "latest_histories", "conditions"): "fixed conditions",
     # One of the two constant column lists: the latest belief per event, or every one.
     ("data/beliefs.py", "latest_beliefs", "columns"): "_LATEST_BELIEF or _EVERY_BELIEF",
     ("data/belief_export.py", "export_page", "' AND '.join(conditions)"): "fixed conditions",
@@ -105,6 +108,15 @@ class Scanner(ast.NodeVisitor):
                 self.found.append((self.function, piece, node.lineno))
         self.generic_visit(node)
 
+    def _is_text(self, node: ast.expr) -> bool:
+        """A string constant, or a name assigned only string constants (a query template)."""
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, str)
+        if isinstance(node, ast.Name):
+            values = self.local_assignments.get(node.id) or self.module_assignments.get(node.id)
+            return bool(values) and all(self._is_text(v) for v in values)
+        return False
+
     def _built_pieces(self, node: ast.expr, depth: int, building: bool = False) -> list[str]:
         """The non-constant pieces a statement is built from (empty when it is static).
 
@@ -132,7 +144,7 @@ class Scanner(ast.NodeVisitor):
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "format"
-            and isinstance(node.func.value, ast.Constant)
+            and self._is_text(node.func.value)
         ):
             return [ast.unparse(arg) for arg in [*node.args, *(k.value for k in node.keywords)]]
         if isinstance(node, ast.Name):
