@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from bvp.data.beliefs import latest_beliefs, save_beliefs
 from bvp.data.models import DataSource, Sensor, TimedBelief
 from bvp.data.models.job_runs import FINISHED, JobRun
+from bvp.data.models.trained_models import TrainedModel
 from bvp.forecasting.enqueue import create_forecasting_jobs
 from tests.conftest import job_settings, run_worker
 
@@ -143,3 +144,54 @@ def test_a_claim_takes_only_waiting_jobs_of_other_sensors_for_the_same_window(re
     assert queue.get_job_ids() == [*other, rest[2], first[1]]  # the rest wait as they were
     assert [i.decode() for i in redis.lrange(queue.intermediate_queue_key, 0, -1)] == claimed
     assert claim_fellow_jobs(redis, queue.key, queue.intermediate_queue_key, other[0], 5) == []
+
+
+def test_a_batch_forecasts_from_stored_fits_what_each_job_alone_does(db, redis, fleet, monkeypatch):
+    """A learned model (LightGBM, fitted and stored by the first run) forecasts the same
+    in a batch as one job at a time, and as the fresh fit that stored it."""
+    events = pd.date_range(ORIGIN - 20 * DAY, ORIGIN - 2 * DAY, freq="15min", inclusive="left")
+    daily = np.sin(2 * np.pi * (events.hour * 4 + events.minute // 15) / 96)
+    noise = np.random.default_rng(7).normal(0, 0.1, (len(fleet), len(events)))
+    for n, sensor_id in enumerate(fleet):  # three weeks of a daily shape before the two days
+        save_beliefs(
+            db,
+            {"event_start": events, "event_value": (n + 1.0) * (2 + daily) + noise[n]},
+            sensor_id=sensor_id,
+            source_id=1,
+            belief_time=ORIGIN.to_pydatetime(),
+        )
+    db.commit()
+    settings = job_settings()
+
+    def forecasts(batch_size: int) -> dict[int, np.ndarray]:
+        monkeypatch.setenv("BVP_FORECAST_BATCH_SIZE", str(batch_size))
+        ids = create_forecasting_jobs(
+            redis, settings, fleet, ORIGIN.to_pydatetime(), [DAY], model="lightgbm"
+        )
+        run_worker(*IN_PROCESS)
+        jobs = Job.fetch_many(ids, connection=redis)
+        assert [job.get_status() for job in jobs] == ["finished"] * len(fleet)
+        results = [job.latest_result().return_value for job in jobs]
+        assert {r["model"] for r in results} == {"lightgbm"}
+        sizes = {r["batch"]["sensors"] if "batch" in r else 1 for r in results}
+        assert sizes == {len(fleet) if batch_size > 1 else 1}
+        made = {
+            sensor_id: latest_beliefs(db, sensor_id, ORIGIN, ORIGIN + DAY)["event_value"].to_numpy()
+            for sensor_id in fleet
+        }
+        forecasters = select(DataSource.id).where(DataSource.type == "forecaster")
+        db.execute(TimedBelief.__table__.delete().where(TimedBelief.source_id.in_(forecasters)))
+        db.commit()
+        return made
+
+    fresh = forecasts(batch_size=1)  # each fits LightGBM and stores it
+    stored = db.scalars(select(TrainedModel.model).where(TrainedModel.sensor_id.in_(fleet)))
+    assert list(stored) == ["lightgbm"] * len(fleet)
+    db.rollback()
+    alone = forecasts(batch_size=1)  # each from its stored fit
+    batched = forecasts(batch_size=50)  # all four from their stored fits, in one batch
+    for sensor_id in fleet:
+        assert len(fresh[sensor_id]) == 96
+        np.testing.assert_array_equal(alone[sensor_id], fresh[sensor_id])
+        np.testing.assert_array_equal(batched[sensor_id], alone[sensor_id])
+    assert not np.array_equal(fresh[fleet[0]], fresh[fleet[1]])  # each its own model
