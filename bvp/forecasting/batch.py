@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bvp.data.beliefs import SaveResult, save_beliefs
 from bvp.data.histories import latest_histories
-from bvp.data.models import ModelSelection, Sensor
+from bvp.data.models import ModelSelection
 from bvp.data.models.data_sources import forecaster_source_ids
+from bvp.data.models.model_selection import selections_of
+from bvp.data.models.sensors import sensors_with_assets
 from bvp.data.models.trained_models import stored_models_for
 from bvp.data.utc import to_utc
 from bvp.forecasting.horizons import reach
@@ -69,16 +70,8 @@ def make_forecasts(
     origin = pd.Timestamp(to_utc(origin, "origin"))
     ids = sorted(models)
     done = Forecasts()
-    sensors = {
-        sensor.id: sensor
-        for sensor in session.scalars(
-            select(Sensor).options(selectinload(Sensor.asset)).where(Sensor.id.in_(ids))
-        )
-    }
-    done.selections = {
-        s.sensor_id: s
-        for s in session.scalars(select(ModelSelection).where(ModelSelection.sensor_id.in_(ids)))
-    }
+    sensors = sensors_with_assets(session, ids)
+    done.selections = selections_of(session, ids)
     records = stored_models_for(session, ids, reach(horizon))
     forecasters = forecaster_source_ids(session)
     calibrations: dict[int, dict] = {}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Double, Integer, String
+from sqlalchemy import DateTime, Double, Integer, String, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -47,3 +48,9 @@ def store_selection(
         .values(sensor_id=sensor_id, **values)
         .on_conflict_do_update(index_elements=["sensor_id"], set_=values)
     )
+
+
+def selections_of(session: Session, sensor_ids: Iterable[int]) -> dict[int, ModelSelection]:
+    """The model choices of these sensors (those that have one), by sensor id; one query."""
+    query = select(ModelSelection).where(ModelSelection.sensor_id.in_(list(sensor_ids)))
+    return {selection.sensor_id: selection for selection in session.scalars(query)}

@@ -18,7 +18,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from bvp.data.db import Base
 from bvp.data.models.assets import WEATHER_STATION, Asset, nearest_weather_stations
@@ -197,3 +197,12 @@ def _nearest_weather(session: Session, sensor: Sensor) -> list[int]:
     return list(
         session.scalars(select(Sensor.id).where(Sensor.asset_id == stations[0]).order_by(Sensor.id))
     )
+
+
+def sensors_with_assets(session: Session, sensor_ids: Iterable[int]) -> dict[int, Sensor]:
+    """These sensors with their assets loaded, by id (missing ids are left out); one
+    query for the sensors, one for their assets."""
+    query = (
+        select(Sensor).options(selectinload(Sensor.asset)).where(Sensor.id.in_(list(sensor_ids)))
+    )
+    return {sensor.id: sensor for sensor in session.scalars(query)}
