@@ -69,6 +69,7 @@ def run_forecasting_job(
         enqueue_training(job.connection, sensor_id, reach(horizon))
     return {
         "model": model,
+        "stored": result.stored,  # as a batched job's result gives it
         "created": result.created,
         "updated": result.updated,
         "unchanged": result.unchanged,

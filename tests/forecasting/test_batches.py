@@ -173,6 +173,7 @@ def test_a_batch_forecasts_from_stored_fits_what_each_job_alone_does(db, redis, 
         assert [job.get_status() for job in jobs] == ["finished"] * len(fleet)
         results = [job.latest_result().return_value for job in jobs]
         assert {r["model"] for r in results} == {"lightgbm"}
+        assert [r["stored"] for r in results] == [96] * len(fleet)  # alone or batched
         sizes = {r["batch"]["sensors"] if "batch" in r else 1 for r in results}
         assert sizes == {len(fleet) if batch_size > 1 else 1}
         made = {
