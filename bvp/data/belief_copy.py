@@ -26,47 +26,33 @@ BELIEF_COLUMNS = (
 PG_EPOCH_US = np.int64(946_684_800_000_000)
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 COPY_TRAILER = b"\xff\xff"
-_ROW_DTYPE = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l_sensor", ">i4"),
-        ("sensor_id", ">i4"),
-        ("l_event", ">i4"),
-        ("event_start", ">i8"),
-        ("l_belief", ">i4"),
-        ("belief_time", ">i8"),
-        ("l_source", ">i4"),
-        ("source_id", ">i4"),
-        ("l_cp", ">i4"),
-        ("cumulative_probability", ">f8"),
-        ("l_value", ">i4"),
-        ("event_value", ">f8"),
-    ]
-)
+# A row's field types: ids are int4, times int8 (microseconds), numbers float8.
+_FIELD_TYPES = {
+    "sensor_id": ">i4",
+    "event_start": ">i8",
+    "belief_time": ">i8",
+    "source_id": ">i4",
+    "cumulative_probability": ">f8",
+    "event_value": ">f8",
+}
+
+
+def copy_row_dtype(columns: tuple[str, ...] | list[str]) -> np.dtype:
+    """One binary COPY row of these belief columns, as numpy reads and writes it: the
+    field count, then each field's length (``l_<column>``) and value."""
+    fields = [("n", ">i2")]
+    for column in columns:
+        fields += [(f"l_{column}", ">i4"), (column, _FIELD_TYPES[column])]
+    return np.dtype(fields)
+
+
+_ROW_DTYPE = copy_row_dtype(BELIEF_COLUMNS)
 _ROW_TEMPLATE = np.zeros(1, dtype=_ROW_DTYPE)
-_ROW_TEMPLATE["n"] = 6
-for _field, _size in (
-    ("l_sensor", 4),
-    ("l_event", 8),
-    ("l_belief", 8),
-    ("l_source", 4),
-    ("l_cp", 8),
-    ("l_value", 8),
-):
-    _ROW_TEMPLATE[_field] = _size
-_READ_DTYPE = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l_event", ">i4"),
-        ("event_start", ">i8"),
-        ("l_belief", ">i4"),
-        ("belief_time", ">i8"),
-        ("l_source", ">i4"),
-        ("source_id", ">i4"),
-        ("l_value", ">i4"),
-        ("event_value", ">f8"),
-    ]
-)
+_ROW_TEMPLATE["n"] = len(BELIEF_COLUMNS)
+for _column in BELIEF_COLUMNS:
+    _ROW_TEMPLATE[f"l_{_column}"] = _ROW_DTYPE[_column].itemsize
+# What latest_beliefs reads (the sensor and the probability are the query's own).
+_READ_DTYPE = copy_row_dtype(("event_start", "belief_time", "source_id", "event_value"))
 
 
 def empty_beliefs_frame() -> pd.DataFrame:

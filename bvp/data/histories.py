@@ -16,24 +16,16 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from bvp.data.belief_copy import COPY_HEADER, COPY_TRAILER, empty_beliefs_frame, from_pg_us
+from bvp.data.belief_copy import (
+    COPY_HEADER,
+    COPY_TRAILER,
+    copy_row_dtype,
+    empty_beliefs_frame,
+    from_pg_us,
+)
 from bvp.data.utc import to_utc
 
-_ROWS = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l_sensor", ">i4"),
-        ("sensor_id", ">i4"),
-        ("l_event", ">i4"),
-        ("event_start", ">i8"),
-        ("l_belief", ">i4"),
-        ("belief_time", ">i8"),
-        ("l_source", ">i4"),
-        ("source_id", ">i4"),
-        ("l_value", ">i4"),
-        ("event_value", ">f8"),
-    ]
-)
+_ROWS = copy_row_dtype(("sensor_id", "event_start", "belief_time", "source_id", "event_value"))
 
 # The window's bounds are also given as constants (the earliest start, the end), so
 # that the planner prunes the months no sensor reads.
