@@ -45,8 +45,8 @@ def _own_servers_per_xdist_worker() -> None:
     so the workers, servers and commands a test starts use them too."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker.removeprefix("gw"))
-    if index == 0:
-        return
+    if index == 0 or os.environ.get("BVP_TEST_SERVERS_OF") == worker:
+        return  # the first worker; or a pytest a test started, which inherits its servers
     database = make_url(
         os.environ.get("BVP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     )
@@ -60,6 +60,7 @@ def _own_servers_per_xdist_worker() -> None:
     raw.close()
     redis = make_url(os.environ.get("BVP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
     redis_db = (int(redis.database or 0) - index) % 16
+    os.environ["BVP_TEST_SERVERS_OF"] = worker
     os.environ["BVP_TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
     os.environ["BVP_TEST_REDIS_URL"] = redis.set(database=str(redis_db)).render_as_string(
         hide_password=False
